@@ -1,0 +1,87 @@
+/**
+ * Credential resolution for every command, with the AWS CLI's precedence:
+ *  --profile → that profile only (static keys, role_arn + source_profile chains, mfa_serial,
+ *              credential_process, web identity, sso_session / legacy SSO);
+ *  else environment keys; else the SDK default chain (AWS_PROFILE, SSO, process, web identity,
+ *  container and instance metadata).
+ * SDK modules are imported only when needed, so environment credentials cost nothing to load.
+ * Failures become one-line errors that say what to run (e.g. the exact `aws sso login`).
+ */
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { EksAccessError } from "../core/errors.js";
+import { loadProfile, type Env } from "./aws-config.js";
+
+export type Credentials = AwsCredentialIdentity;
+
+export interface CredentialOptions {
+  profile?: string | undefined;
+  env: Env;
+  /** asks for an MFA code; undefined when no terminal is available */
+  promptMfa?: ((serial: string) => Promise<string>) | undefined;
+}
+
+export function envCredentials(env: Env): Credentials | undefined {
+  const accessKeyId = env["AWS_ACCESS_KEY_ID"];
+  const secretAccessKey = env["AWS_SECRET_ACCESS_KEY"];
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const sessionToken = env["AWS_SESSION_TOKEN"] || env["AWS_SECURITY_TOKEN"] || undefined;
+  const exp = env["AWS_CREDENTIAL_EXPIRATION"];
+  const expiration = exp && !Number.isNaN(Date.parse(exp)) ? new Date(exp) : undefined;
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration } : {}) };
+}
+
+export async function resolveCredentials(opts: CredentialOptions): Promise<Credentials> {
+  if (!opts.profile) {
+    const fromEnv = envCredentials(opts.env);
+    if (fromEnv) return fromEnv;
+  }
+  const profileName = opts.profile || opts.env["AWS_PROFILE"] || opts.env["AWS_DEFAULT_PROFILE"] || "default";
+  const mfaCodeProvider = async (serial: string): Promise<string> => {
+    if (!opts.promptMfa) {
+      throw new EksAccessError("mfa-required", `profile "${profileName}" needs an MFA code (mfa_serial ${serial}) but no terminal is available to ask for it`, {
+        hint: "run the command from an interactive terminal (kubectl passes the terminal to eks-access), or use credentials that need no MFA",
+      });
+    }
+    return opts.promptMfa(serial);
+  };
+  try {
+    if (opts.profile) {
+      const { fromIni } = await import("@aws-sdk/credential-provider-ini");
+      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true })();
+    }
+    const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
+    return await defaultProvider({ mfaCodeProvider, ignoreCache: true })();
+  } catch (err) {
+    throw await explainCredentialError(err, profileName, !!opts.profile || !!opts.env["AWS_PROFILE"] || !!opts.env["AWS_DEFAULT_PROFILE"]);
+  }
+}
+
+async function explainCredentialError(err: unknown, profileName: string, profileNamed: boolean): Promise<EksAccessError> {
+  if (err instanceof EksAccessError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  let profile;
+  try {
+    profile = await loadProfile(profileName);
+  } catch {
+    profile = undefined;
+  }
+  if (profile?.isSso) {
+    const login = profile.ssoSession ? `aws sso login --sso-session ${profile.ssoSession}` : `aws sso login --profile ${profileName}`;
+    return new EksAccessError("sso-expired", `the IAM Identity Center (SSO) session for profile "${profileName}" is expired or missing (${firstLine(message)})`, {
+      hint: `run: ${login}`,
+      cause: err,
+    });
+  }
+  if (profile && Object.keys(profile.settings).length === 0 && profileNamed) {
+    return new EksAccessError("config", `profile "${profileName}" is not defined in your AWS config or credentials files`, {
+      hint: "check the name (aws configure list-profiles) or set AWS_CONFIG_FILE",
+      cause: err,
+    });
+  }
+  return new EksAccessError("credentials", `could not load AWS credentials for profile "${profileName}": ${firstLine(message)}`, {
+    hint: "configure credentials (aws configure, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+    cause: err,
+  });
+}
+
+const firstLine = (s: string): string => s.split("\n")[0]!.trim();

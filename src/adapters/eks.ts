@@ -1,0 +1,59 @@
+/** EKS calls through @aws-sdk/client-eks. */
+import { EKSClient, DescribeClusterCommand, ListClustersCommand } from "@aws-sdk/client-eks";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { EksAccessError } from "../core/errors.js";
+import type { ClusterDescription } from "../core/kubeconfig.js";
+import { awsError } from "./sts.js";
+
+export interface EksOptions {
+  region: string | undefined;
+  credentials: AwsCredentialIdentity;
+  endpoint?: string | undefined;
+}
+
+function client(opts: EksOptions): EKSClient {
+  return new EKSClient({
+    region: opts.region,
+    credentials: opts.credentials,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+  });
+}
+
+export async function describeCluster(opts: EksOptions, name: string): Promise<ClusterDescription> {
+  let cluster;
+  try {
+    cluster = (await client(opts).send(new DescribeClusterCommand({ name }))).cluster;
+  } catch (err) {
+    const e = err as { name?: string; message?: string };
+    if (e.name === "ResourceNotFoundException") {
+      throw new EksAccessError("not-found", `cluster "${name}" not found in region ${opts.region} (ResourceNotFoundException: ${e.message})`, {
+        hint: `check --name and --region (list them with: aws eks list-clusters --region ${opts.region})`,
+        cause: err,
+      });
+    }
+    throw awsError(err, `eks:DescribeCluster ${name} failed`, "check your credentials, region and eks:DescribeCluster permission");
+  }
+  if (!cluster || !cluster.status) {
+    throw new EksAccessError("not-found", `cluster "${name}" not found`, { hint: "check --name and --region" });
+  }
+  return {
+    name: cluster.name ?? name,
+    arn: cluster.arn ?? "",
+    endpoint: cluster.endpoint ?? "",
+    certificateAuthorityData: cluster.certificateAuthority?.data ?? "",
+    status: cluster.status,
+    id: cluster.id,
+    outpostConfig: cluster.outpostConfig ? { etcdInstanceType: (cluster.outpostConfig as { etcdInstanceType?: string }).etcdInstanceType } : undefined,
+  };
+}
+
+export async function listClusters(opts: EksOptions): Promise<string[]> {
+  const names: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await client(opts).send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
+    names.push(...(out.clusters ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  return names;
+}

@@ -1,0 +1,60 @@
+/** STS calls through the AWS SDK v3 client (AssumeRole for --role-arn, GetCallerIdentity for whoami). */
+import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { AwsCredentialIdentity } from "@smithy/types";
+import { EksAccessError } from "../core/errors.js";
+
+export interface StsOptions {
+  region: string | undefined;
+  credentials: AwsCredentialIdentity;
+}
+
+function client(opts: StsOptions): STSClient {
+  return new STSClient({ region: opts.region || "us-east-1", credentials: opts.credentials });
+}
+
+export async function assumeRole(
+  opts: StsOptions & { roleArn: string; sessionName: string; externalId?: string | undefined },
+): Promise<AwsCredentialIdentity> {
+  try {
+    const out = await client(opts).send(
+      new AssumeRoleCommand({
+        RoleArn: opts.roleArn,
+        RoleSessionName: opts.sessionName,
+        ...(opts.externalId ? { ExternalId: opts.externalId } : {}),
+      }),
+    );
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error("AssumeRole returned no credentials");
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}),
+      ...(c.Expiration ? { expiration: c.Expiration } : {}),
+    };
+  } catch (err) {
+    throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it");
+  }
+}
+
+export interface CallerIdentity {
+  arn: string;
+  account: string;
+  userId: string;
+}
+
+export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentity> {
+  try {
+    const out = await client(opts).send(new GetCallerIdentityCommand({}));
+    return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
+  } catch (err) {
+    throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region");
+  }
+}
+
+/** Turns an SDK service exception into a one-line error carrying the AWS error code. */
+export function awsError(err: unknown, what: string, hint: string): EksAccessError {
+  if (err instanceof EksAccessError) return err;
+  const e = err as { name?: string; message?: string };
+  const code = e.name && e.name !== "Error" ? ` (${e.name})` : "";
+  return new EksAccessError("aws", `${what}${code}: ${(e.message ?? String(err)).split("\n")[0]}`, { hint, cause: err });
+}

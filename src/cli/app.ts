@@ -1,0 +1,136 @@
+/** The CLI application (yargs): generated --help, shell completion, and thin command handlers. */
+import yargs, { type Argv } from "yargs";
+import { EksAccessError, usageError } from "../core/errors.js";
+import { TOKEN_FLAGS } from "./token-flags.js";
+
+const VERSION = "0.1.0";
+
+function out(text: string): void {
+  process.stdout.write(text);
+}
+
+function tokenCommand(y: Argv): Argv {
+  return y.command(
+    "token",
+    "Print an EKS token as an ExecCredential (drop-in for `aws eks get-token`; kubectl exec plugin)",
+    (b) => {
+      for (const [name, spec] of Object.entries(TOKEN_FLAGS)) b.option(name, { type: spec.type, describe: spec.describe });
+      return b
+        .example("$0 token --cluster-name prod --region eu-west-1", "token for cluster prod")
+        .example("$0 token --cluster-name prod --role-arn arn:aws:iam::111122223333:role/EKSAdmin", "assume a role first")
+        .epilogue(
+          "Tokens are cached across kubectl calls in ~/.kube/cache/eks-access (EKS_ACCESS_CACHE_DIR), 0600 files, reused while 5+ minutes of validity remain, and never valid longer than the credentials that signed them.",
+        );
+    },
+    async () => {
+      const { runTokenCommand } = await import("./token-main.js");
+      process.exitCode = await runTokenCommand(process.argv.slice(3), process.env);
+    },
+  );
+}
+
+function kubeconfigCommand(y: Argv): Argv {
+  return y.command("kubeconfig", "Write kubeconfig entries for EKS clusters", (k) =>
+    k
+      .command(
+        "add",
+        "Add or update a cluster's kubeconfig entry (drop-in for `aws eks update-kubeconfig`)",
+        (b) =>
+          b
+            .option("name", { type: "string", demandOption: true, describe: "Name of the EKS cluster" })
+            .option("region", { type: "string", describe: "AWS Region of the cluster" })
+            .option("profile", { type: "string", describe: "AWS profile used to look the cluster up (also written to the entry)" })
+            .option("role-arn", { type: "string", describe: "Role the entry assumes when it gets a token" })
+            .option("assume-role-arn", { type: "string", describe: "Role assumed only for the DescribeCluster call (cross-account)" })
+            .option("proxy-url", { type: "string", describe: "Proxy URL written to the cluster entry" })
+            .option("alias", { type: "string", describe: "Context name (default: the cluster ARN)" })
+            .option("user-alias", { type: "string", describe: "User entry name (default: the cluster ARN)" })
+            .option("kubeconfig", { type: "string", describe: "File to write (default: first KUBECONFIG path holding the cluster, else the first, else ~/.kube/config)" })
+            .option("dry-run", { type: "boolean", default: false, describe: "Print the merged kubeconfig instead of writing it" })
+            .option("verbose", { type: "boolean", default: false, describe: "Also print the entries written" })
+            .option("exec", { choices: ["eks-access", "aws"] as const, default: "eks-access" as const, describe: "Credential plugin the entry runs (aws = identical to the AWS CLI's entry)" })
+            .option("exec-profile", { type: "string", describe: "Profile the entry uses at run time, when it differs from --profile" })
+            .option("endpoint-url", { type: "string", describe: "EKS API endpoint override (as the AWS CLI's --endpoint-url)" })
+            .example("$0 kubeconfig add --name prod --region eu-west-1", "same entry names as aws eks update-kubeconfig")
+            .example("$0 kubeconfig add --name prod --profile admin --exec-profile readonly", "look up as admin, connect as readonly"),
+        async (a) => {
+          const { runKubeconfigAdd } = await import("./commands/kubeconfig.js");
+          out(await runKubeconfigAdd(a));
+        },
+      )
+      .demandCommand(1, "choose a kubeconfig subcommand: add"),
+  );
+}
+
+function whoamiCommand(y: Argv): Argv {
+  return y.command(
+    "whoami",
+    "Show your AWS identity and the exact ARN to map for EKS (session → role, SSO path stripped)",
+    (b) =>
+      b
+        .option("region", { type: "string" })
+        .option("profile", { type: "string" })
+        .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const })
+        .example("$0 whoami --profile sso-admin", "which role to map for an IAM Identity Center user"),
+    async (a) => {
+      const { runWhoami } = await import("./commands/whoami.js");
+      out(await runWhoami(a));
+    },
+  );
+}
+
+function sandboxCommand(y: Argv): Argv {
+  return y.command("sandbox", "A local AWS + EKS cluster on this machine (no AWS account needed)", (s) =>
+    s
+      .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox)" })
+      .command("up", "Start moto, the STS verifier, etcd, kube-apiserver and the authenticator", {}, async (a) => {
+        const { sandboxUp } = await import("./commands/sandbox.js");
+        out(await sandboxUp(a));
+      })
+      .command("down", "Stop everything the sandbox started", {}, async (a) => {
+        const { sandboxDown } = await import("./commands/sandbox.js");
+        out(await sandboxDown(a));
+      })
+      .command("env", "Print export lines: eval \"$(eks-access sandbox env)\"", {}, async (a) => {
+        const { sandboxEnv } = await import("./commands/sandbox.js");
+        out(await sandboxEnv(a));
+      })
+      .command("demo", "Run the IAM-role walkthrough (seed 001) against the sandbox", {}, async (a) => {
+        const { sandboxDemo } = await import("./commands/sandbox.js");
+        out(await sandboxDemo(a));
+      })
+      .demandCommand(1, "choose a sandbox subcommand: up, down, env, demo"),
+  );
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  let failure: unknown;
+  const app = yargs(argv)
+    .scriptName("eks-access")
+    .usage("$0 <command> [options]\n\nReach Amazon EKS clusters with AWS IAM and IAM Identity Center identities.")
+    .version(VERSION)
+    .strict()
+    .recommendCommands()
+    .demandCommand(1, "choose a command (see --help)")
+    .completion("completion", "Print a bash/zsh completion script: eks-access completion >> ~/.bashrc")
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      failure = err ?? usageError(msg ?? "invalid arguments", "see eks-access --help");
+    })
+    .help();
+  tokenCommand(app);
+  kubeconfigCommand(app);
+  whoamiCommand(app);
+  sandboxCommand(app);
+  try {
+    await app.parseAsync();
+  } catch (err) {
+    failure = failure ?? err;
+  }
+  if (failure) {
+    if (failure instanceof EksAccessError) throw failure;
+    const e = failure as Error;
+    throw usageError(e.message ?? String(failure), "see eks-access --help");
+  }
+  return typeof process.exitCode === "number" ? process.exitCode : 0;
+}

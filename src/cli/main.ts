@@ -1,0 +1,41 @@
+/**
+ * Entry point. `token` (run by kubectl on every call) takes a fast path that never loads the CLI
+ * framework; everything else loads the yargs application lazily.
+ */
+import { EksAccessError } from "../core/errors.js";
+import { runTokenCommand } from "./token-main.js";
+
+export function reportError(err: unknown, debug: boolean): number {
+  if (err instanceof EksAccessError) {
+    process.stderr.write(`eks-access: error: ${err.line}\n`);
+    if (debug && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`eks-access: internal error: ${e?.message ?? String(err)}\n`);
+  if (debug) process.stderr.write(`${e?.stack ?? ""}\n`);
+  return 70;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const env = process.env;
+  const debug = env["EKS_ACCESS_DEBUG"] === "1";
+  try {
+    if (argv[0] === "token" && !argv.some((a) => a === "--help" || a === "-h" || a === "--version")) {
+      return await runTokenCommand(argv.slice(1), env);
+    }
+    const { runCli } = await import("./app.js");
+    return await runCli(argv);
+  } catch (err) {
+    return reportError(err, debug);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.exitCode = reportError(err, true);
+  },
+);

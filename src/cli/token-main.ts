@@ -1,0 +1,103 @@
+/**
+ * The `token` fast path, run without the CLI framework: argv → TokenInput → getToken. On a cache
+ * hit only node:fs/path/crypto/os/util and the pure core are loaded.
+ */
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { usageError } from "../core/errors.js";
+import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
+import { FileTokenCache, cacheFileName } from "../adapters/token-cache.js";
+import { getToken, type TokenInput } from "../usecases/token.js";
+import { TOKEN_FLAGS } from "./token-flags.js";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function parseTokenArgs(args: string[], env: Env): TokenInput {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options: TOKEN_FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw usageError((err as Error).message.split("\n")[0]!, "see eks-access token --help");
+  }
+  const str = (k: keyof typeof TOKEN_FLAGS): string | undefined => {
+    const v = values[k];
+    return typeof v === "string" && v !== "" ? v : undefined;
+  };
+  const output = str("output");
+  if (output !== undefined && output !== "json") {
+    throw usageError(`--output ${output} is not supported by token`, "use --output json (the format kubectl reads)");
+  }
+  return {
+    clusterName: str("cluster-name"),
+    clusterId: str("cluster-id"),
+    region: str("region"),
+    profile: str("profile"),
+    roleArn: str("role-arn"),
+    externalId: str("external-id"),
+    sessionName: str("session-name"),
+    noCache: values["no-cache"] === true || env["EKS_ACCESS_NO_CACHE"] === "1",
+    execInfo: env["KUBERNETES_EXEC_INFO"],
+  };
+}
+
+export const defaultCacheDir = (env: Env): string =>
+  env["EKS_ACCESS_CACHE_DIR"] || join(env["HOME"] || homedir(), ".kube", "cache", "eks-access");
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** The cache file name for an input: hashes of everything that can change the token. */
+export function tokenCacheFile(input: TokenInput, env: Env): string {
+  const home = env["HOME"] || homedir();
+  const configFile = env["AWS_CONFIG_FILE"] || join(home, ".aws", "config");
+  const credentialsFile = env["AWS_SHARED_CREDENTIALS_FILE"] || join(home, ".aws", "credentials");
+  const ak = env["AWS_ACCESS_KEY_ID"];
+  const selectors: Record<string, string | undefined> = {};
+  for (const name of SELECTOR_ENV) selectors[name] = env[name];
+  return cacheFileName(
+    canonicalCacheKey({
+      ...input,
+      selectors,
+      envCredentialsFingerprint: ak ? sha256(`${ak}\n${env["AWS_SECRET_ACCESS_KEY"] ?? ""}\n${env["AWS_SESSION_TOKEN"] ?? env["AWS_SECURITY_TOKEN"] ?? ""}`) : undefined,
+      configFingerprint: sha256(`${readOrEmpty(configFile)}\0${readOrEmpty(credentialsFile)}`),
+    }),
+  );
+}
+
+async function promptMfa(serial: string): Promise<string> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    return (await rl.question(`Enter MFA code for ${serial}: `)).trim();
+  } finally {
+    rl.close();
+  }
+}
+
+export async function runTokenCommand(args: string[], env: Env): Promise<number> {
+  const input = parseTokenArgs(args, env);
+  const warn = (line: string): void => void process.stderr.write(`eks-access: warning: ${line}\n`);
+  const out = await getToken(input, {
+    now: () => new Date(),
+    cache: new FileTokenCache(defaultCacheDir(env), warn),
+    cacheKey: (i) => tokenCacheFile(i, env),
+    sign: async (i, now) => {
+      const { signToken } = await import("../usecases/sign-token.js");
+      const interactive = process.stdin.isTTY === true;
+      return signToken(i, now, { env, promptMfa: interactive ? promptMfa : undefined });
+    },
+  });
+  for (const w of out.warnings) process.stderr.write(`${w}\n`);
+  process.stdout.write(out.stdout);
+  return 0;
+}

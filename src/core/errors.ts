@@ -1,0 +1,40 @@
+/**
+ * One error class per outcome. Each carries a stable `kind` (for -o json and metrics), the process
+ * exit code the CLI uses, and the HTTP status the server uses. Messages are one line: the problem
+ * and the fix. No message ever contains a token, secret key or session token.
+ */
+export type ErrorKind =
+  | "usage"
+  | "config"
+  | "credentials"
+  | "sso-expired"
+  | "mfa-required"
+  | "not-found"
+  | "cluster-state"
+  | "kubeconfig"
+  | "aws"
+  | "internal";
+
+export class EksAccessError extends Error {
+  readonly kind: ErrorKind;
+  readonly exitCode: number;
+  readonly httpStatus: number;
+  readonly hint: string | undefined;
+
+  constructor(kind: ErrorKind, message: string, opts: { hint?: string; exitCode?: number; httpStatus?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "EksAccessError";
+    this.kind = kind;
+    this.hint = opts.hint;
+    this.exitCode = opts.exitCode ?? (kind === "usage" ? 2 : 1);
+    this.httpStatus = opts.httpStatus ?? 500;
+  }
+
+  /** The single line shown to a person. */
+  get line(): string {
+    return this.hint ? `${this.message}; ${this.hint}` : this.message;
+  }
+}
+
+export const usageError = (message: string, hint?: string): EksAccessError =>
+  new EksAccessError("usage", message, hint === undefined ? {} : { hint });

@@ -1,0 +1,87 @@
+/**
+ * Everything that changes which token `eks-access token` would produce (pure). The adapter hashes
+ * the canonical JSON of this into the cache file name. Secrets never enter the key in clear: the
+ * caller passes fingerprints (hashes) of environment credentials and of the AWS config files.
+ */
+export interface TokenCacheKeyInput {
+  clusterName?: string | undefined;
+  clusterId?: string | undefined;
+  region?: string | undefined;
+  profile?: string | undefined;
+  roleArn?: string | undefined;
+  externalId?: string | undefined;
+  sessionName?: string | undefined;
+  /** environment variables that select region, profile, endpoint or credential source (values as-is, secrets excluded) */
+  selectors: Record<string, string | undefined>;
+  /** sha256 of environment credentials (key id + secret + session token), if any */
+  envCredentialsFingerprint?: string | undefined;
+  /** sha256 of the shared config and credentials files' contents */
+  configFingerprint: string;
+}
+
+export const CACHE_FORMAT_VERSION = 1;
+
+export function canonicalCacheKey(input: TokenCacheKeyInput): string {
+  const selectors = Object.fromEntries(
+    Object.entries(input.selectors)
+      .filter((e): e is [string, string] => e[1] !== undefined && e[1] !== "")
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  return JSON.stringify({
+    v: CACHE_FORMAT_VERSION,
+    clusterName: input.clusterName ?? null,
+    clusterId: input.clusterId ?? null,
+    region: input.region ?? null,
+    profile: input.profile ?? null,
+    roleArn: input.roleArn ?? null,
+    externalId: input.externalId ?? null,
+    sessionName: input.sessionName ?? null,
+    selectors,
+    envCredentials: input.envCredentialsFingerprint ?? null,
+    config: input.configFingerprint,
+  });
+}
+
+/** Environment variables whose values select the identity, region or endpoint (not secrets). */
+export const SELECTOR_ENV = [
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_STS_REGIONAL_ENDPOINTS",
+] as const;
+
+export interface CachedToken {
+  token: string;
+  expirationTimestamp: string;
+  /** epoch ms of expirationTimestamp */
+  expiresAt: number;
+}
+
+/** A cached token is handed out only while at least this much of its life is left. */
+export const REUSE_MARGIN_MS = 5 * 60 * 1000;
+
+export function isReusable(entry: CachedToken, nowMs: number): boolean {
+  return entry.expiresAt - nowMs >= REUSE_MARGIN_MS;
+}
+
+/** Validates a parsed cache file; anything unexpected is a miss, never an error. */
+export function parseCachedToken(raw: unknown): CachedToken | undefined {
+  if (raw === null || typeof raw !== "object") return undefined;
+  const r = raw as Record<string, unknown>;
+  if (r["v"] !== CACHE_FORMAT_VERSION) return undefined;
+  const { token, expirationTimestamp, expiresAt } = r;
+  if (typeof token !== "string" || !token.startsWith("k8s-aws-v1.")) return undefined;
+  if (typeof expirationTimestamp !== "string" || typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) return undefined;
+  if (Date.parse(expirationTimestamp) !== expiresAt) return undefined;
+  return { token, expirationTimestamp, expiresAt };
+}

@@ -1,0 +1,124 @@
+/** `kubeconfig add`: the drop-in for `aws eks update-kubeconfig`. */
+import { EksAccessError } from "../core/errors.js";
+import {
+  clusterEntry,
+  dumpEntry,
+  dumpKubeconfig,
+  hasCluster,
+  insertClusterUserPair,
+  newKubeconfig,
+  parseKubeconfig,
+  userEntry,
+  type ClusterDescription,
+} from "../core/kubeconfig.js";
+import type { Document } from "yaml";
+import type { TextFiles } from "../adapters/files.js";
+
+export interface KubeconfigAddInput {
+  name: string;
+  roleArn?: string | undefined;
+  proxyUrl?: string | undefined;
+  alias?: string | undefined;
+  userAlias?: string | undefined;
+  kubeconfig?: string | undefined;
+  dryRun: boolean;
+  verbose: boolean;
+  exec: "aws" | "eks-access";
+  execCommand?: string | undefined;
+  /** profile written into the entry (AWS_PROFILE); the lookup profile unless --exec-profile */
+  entryProfile?: string | undefined;
+}
+
+export interface KubeconfigAddDeps {
+  describeCluster(name: string): Promise<ClusterDescription>;
+  files: TextFiles;
+  /** KUBECONFIG as set in the environment */
+  kubeconfigEnv: string | undefined;
+  home: string;
+  cwd: string;
+  pathSeparator: string;
+}
+
+export interface KubeconfigAddOutput {
+  stdout: string;
+  path: string;
+  contextName: string;
+  updated: boolean;
+}
+
+const ACCEPTED_STATUS = ["ACTIVE", "UPDATING"];
+
+export function expandPath(p: string, home: string, cwd: string): string {
+  const expanded = p === "~" ? home : p.startsWith("~/") ? home + p.slice(1) : p;
+  if (expanded.startsWith("/")) return normalize(expanded);
+  return normalize(`${cwd}/${expanded}`);
+}
+
+function normalize(p: string): string {
+  const out: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") out.pop();
+    else out.push(seg);
+  }
+  return `/${out.join("/")}`;
+}
+
+/** --kubeconfig, else every non-empty KUBECONFIG element, else ~/.kube/config. */
+export function candidatePaths(input: { kubeconfig?: string | undefined }, deps: Pick<KubeconfigAddDeps, "kubeconfigEnv" | "home" | "cwd" | "pathSeparator">): string[] {
+  if (input.kubeconfig) return [expandPath(input.kubeconfig, deps.home, deps.cwd)];
+  const fromEnv = (deps.kubeconfigEnv ?? "")
+    .split(deps.pathSeparator)
+    .filter((e) => e.trim().length > 0)
+    .map((e) => expandPath(e, deps.home, deps.cwd));
+  return fromEnv.length > 0 ? fromEnv : [`${deps.home}/.kube/config`];
+}
+
+function load(files: TextFiles, path: string): Document {
+  const text = files.read(path);
+  return text === undefined ? newKubeconfig() : parseKubeconfig(text, path);
+}
+
+/** The first file already holding the cluster wins (unreadable candidates are passed over), else the first path. */
+export function chooseKubeconfig(paths: string[], clusterName: string, files: TextFiles): { path: string; doc: Document } {
+  for (const path of paths) {
+    try {
+      const doc = load(files, path);
+      if (hasCluster(doc, clusterName)) return { path, doc };
+    } catch (err) {
+      if (!(err instanceof EksAccessError)) throw err;
+    }
+  }
+  const first = paths[0]!;
+  return { path: first, doc: load(files, first) };
+}
+
+export async function kubeconfigAdd(input: KubeconfigAddInput, deps: KubeconfigAddDeps): Promise<KubeconfigAddOutput> {
+  const cluster = await deps.describeCluster(input.name);
+  if (!ACCEPTED_STATUS.includes(cluster.status)) {
+    throw new EksAccessError("cluster-state", `Cluster status is ${cluster.status}`, {
+      hint: `wait until cluster "${cluster.name}" is ACTIVE (aws eks wait cluster-active --name ${cluster.name})`,
+    });
+  }
+  const cEntry = clusterEntry(cluster, input.proxyUrl);
+  const uEntry = userEntry(cluster, {
+    exec: input.exec,
+    execCommand: input.execCommand,
+    roleArn: input.roleArn,
+    proxyUrl: input.proxyUrl,
+    profile: input.entryProfile,
+    userAlias: input.userAlias,
+  });
+  const { path, doc } = chooseKubeconfig(candidatePaths(input, deps), cEntry.name, deps.files);
+  const updated = hasCluster(doc, cEntry.name);
+  const context = insertClusterUserPair(doc, cEntry, uEntry, input.alias);
+  const text = dumpKubeconfig(doc);
+  if (input.dryRun) return { stdout: text, path, contextName: context.name, updated };
+  deps.files.writeAtomic(path, text, 0o600);
+  let stdout = updated ? `Updated context ${context.name} in ${path}\n` : `Added new context ${context.name} to ${path}\n`;
+  if (input.verbose) {
+    stdout += "Entries:\n\n";
+    for (const e of [context, uEntry, cEntry]) stdout += `${dumpEntry(e)}\n`;
+  }
+  return { stdout, path, contextName: context.name, updated };
+}
