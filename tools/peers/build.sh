@@ -66,8 +66,11 @@ import (
 )
 GO
 
-log "go mod tidy (downloads modules through the Go module proxy)"
-go mod tidy >&2
+# No `go mod tidy`: it also resolves the tests of every dependency, and some test-only modules
+# (e.g. k8s.io/csi-translation-lib) are not served by the module proxy reachable here.
+# `go build -mod=mod` resolves only what the binaries import.
+log "resolving modules through the Go module proxy"
+go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2
 
 if [[ ! -x "$bin/etcd" ]]; then
   log "building etcd $ETCD_VERSION"
