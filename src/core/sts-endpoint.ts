@@ -2,7 +2,7 @@
 export interface StsTarget {
   /** scheme://host[:port] with no trailing slash */
   origin: string;
-  /** the path the request is made to (always ends in "/") */
+  /** the path the request is made to ("/" unless an endpoint override has a path, kept as given) */
   path: string;
   signingRegion: string;
 }
@@ -38,7 +38,7 @@ export function stsTarget(region: string | undefined, endpointOverride?: string)
   const signingRegion = region || "us-east-1";
   if (endpointOverride) {
     const u = new URL(endpointOverride);
-    const path = u.pathname.endsWith("/") ? u.pathname : `${u.pathname}/`;
+    const path = u.pathname === "" ? "/" : u.pathname;
     return { origin: `${u.protocol}//${u.host}`, path, signingRegion };
   }
   const host = region ? `sts.${region}.${dnsSuffix(region)}` : "sts.amazonaws.com";
