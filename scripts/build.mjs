@@ -11,6 +11,8 @@ const result = await build({
   splitting: true,
   format: "esm",
   platform: "node",
+  // prefer the packages' ESM builds: named exports survive dynamic import() and tree-shaking works
+  mainFields: ["module", "main"],
   target: "node20",
   minify: true,
   legalComments: "none",

@@ -19,6 +19,9 @@ export function reportError(err: unknown, debug: boolean): number {
 
 async function main(argv: string[]): Promise<number> {
   const env = process.env;
+  // The SDK's "Node 22 will be required after January 2027" notice is not actionable for a CLI
+  // user on every call; the README states the supported Node versions instead.
+  env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
   const debug = env["EKS_ACCESS_DEBUG"] === "1";
   try {
     if (argv[0] === "token" && !argv.some((a) => a === "--help" || a === "-h" || a === "--version")) {

@@ -1,0 +1,237 @@
+/**
+ * The reference peer: `aws-iam-authenticator server` (v0.6.13, built by tools/peers/build.sh) on
+ * 127.0.0.1 with a static mapping (MountedFile backend, from its config file).
+ *
+ * It generates its own self-signed serving certificate (CN aws-iam-authenticator, IP SAN 127.0.0.1,
+ * also a CA) into `<dir>/state/cert.pem` and writes a webhook kubeconfig for kube-apiserver
+ * (`--authentication-token-webhook-config-file`) to `<dir>/webhook.kubeconfig`.
+ *
+ * To verify a token it GETs the presigned STS URL inside it with Go's default transport, which
+ * honours HTTPS_PROXY / NO_PROXY and SSL_CERT_FILE: pass them in `env` to route STS to a local
+ * verifier. It only accepts tokens whose URL host is a real STS host name of its partition.
+ *
+ * Quirk of v0.6.13: besides its main port it also serves a plain-HTTP /healthz on the fixed port
+ * :21363 of all interfaces (error ignored when taken); this launcher does not rely on it.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { request } from "node:https";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { type KubeEnv, type KubeWebhook, get, startKube } from "./kube.js";
+import { freePort, waitFor } from "./net.js";
+import { type PeerProcess, type Peers, peerStartError, spawnPeer } from "./peers.js";
+
+/** aws-auth style mappings, as the authenticator's config file spells them. */
+export interface RoleMapping {
+  rolearn: string;
+  username: string;
+  groups?: string[];
+}
+
+export interface UserMapping {
+  userarn: string;
+  username: string;
+  groups?: string[];
+}
+
+export interface StartAwsIamAuthenticatorOptions {
+  /** Working directory: config, state (certificate), generated kubeconfig, log. */
+  dir: string;
+  /** Path of the aws-iam-authenticator binary (Peers.awsIamAuthenticator). */
+  binary: string;
+  /** The cluster id tokens must be signed for (header x-k8s-aws-id). */
+  clusterId: string;
+  mapRoles?: RoleMapping[];
+  mapUsers?: UserMapping[];
+  mapAccounts?: string[];
+  /** AWS partition (aws, aws-cn, aws-us-gov, ...); default aws. */
+  partition?: string;
+  /**
+   * Added to the inherited environment, e.g. HTTPS_PROXY and SSL_CERT_FILE. AWS_EC2_METADATA_DISABLED
+   * is set to true unless given here (else start-up waits for the instance metadata service).
+   */
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface AwsIamAuthenticator {
+  /** https://127.0.0.1:PORT/authenticate */
+  url: string;
+  port: number;
+  /** The authenticator's self-signed serving certificate (it is its own CA). */
+  caFile: string;
+  /** The webhook kubeconfig the authenticator generated (usable as --authentication-token-webhook-config-file). */
+  kubeconfigFile: string;
+  /** Ready-made webhook options for startKube (v1beta1, the version the authenticator speaks). */
+  webhook: KubeWebhook;
+  configFile: string;
+  process: PeerProcess;
+  stop(): Promise<void>;
+}
+
+const READY_ATTEMPTS = 600; // x 100 ms
+
+/** Starts `aws-iam-authenticator server` and resolves once its /healthz answers over TLS. */
+export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOptions): Promise<AwsIamAuthenticator> {
+  await mkdir(opts.dir, { recursive: true });
+  const port = await freePort();
+  const stateDir = join(opts.dir, "state");
+  await mkdir(stateDir, { recursive: true });
+  const kubeconfigFile = join(opts.dir, "webhook.kubeconfig");
+  const configFile = join(opts.dir, "authenticator.yaml");
+  await writeFile(configFile, authenticatorConfig(opts, port, stateDir, kubeconfigFile));
+  const args = [
+    "server",
+    `--config=${configFile}`,
+    `--cluster-id=${opts.clusterId}`,
+    `--partition=${opts.partition ?? "aws"}`,
+    "--address=127.0.0.1",
+    `--port=${port}`,
+    `--state-dir=${stateDir}`,
+    `--generate-kubeconfig=${kubeconfigFile}`,
+    "--backend-mode=MountedFile",
+  ];
+  const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", ...opts.env };
+  const peer = await spawnPeer("aws-iam-authenticator", opts.binary, args, { logFile: join(opts.dir, "aws-iam-authenticator.log"), env });
+  const caFile = join(stateDir, "cert.pem");
+  const url = `https://127.0.0.1:${port}/authenticate`;
+  try {
+    await waitHealthy(peer, port, caFile);
+  } catch (err) {
+    await peer.stop(2_000);
+    throw err;
+  }
+  opts.log?.(`aws-iam-authenticator ready at ${url} (cluster id ${opts.clusterId})`);
+  return {
+    url, port, caFile, kubeconfigFile, configFile, process: peer,
+    webhook: { url, caFile, version: "v1beta1" },
+    // v0.6.13 ignores SIGTERM (its signal handler stops the mappers, not the HTTP server): no grace
+    stop: () => peer.stop(0),
+  };
+}
+
+/** The viper config file: `clusterID` and the `server.*` keys of cmd/aws-iam-authenticator (v0.6.13). */
+export function authenticatorConfig(opts: StartAwsIamAuthenticatorOptions, port: number, stateDir: string, kubeconfigFile: string): string {
+  return stringify({
+    clusterID: opts.clusterId,
+    server: {
+      address: "127.0.0.1",
+      hostname: "127.0.0.1", // host of the URL in the generated kubeconfig and the certificate's SAN
+      port,
+      stateDir,
+      generateKubeconfig: kubeconfigFile,
+      partition: opts.partition ?? "aws",
+      backendMode: ["MountedFile"],
+      mapRoles: (opts.mapRoles ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
+      mapUsers: (opts.mapUsers ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
+      mapAccounts: opts.mapAccounts ?? [],
+    },
+  });
+}
+
+async function waitHealthy(peer: PeerProcess, port: number, caFile: string): Promise<void> {
+  const what = `aws-iam-authenticator https://127.0.0.1:${port}/healthz`;
+  try {
+    await waitFor(what, async () => peer.exit !== undefined || (existsSync(caFile) && (await isHealthy(port, caFile))), READY_ATTEMPTS);
+  } catch (err) {
+    throw await peerStartError(peer, (err as Error).message);
+  }
+  if (peer.exit) throw await peerStartError(peer, `exited before ${what} was ready`);
+}
+
+async function isHealthy(port: number, caFile: string): Promise<boolean> {
+  const res = await get(`https://127.0.0.1:${port}/healthz`, { ca: await readFile(caFile, "utf8") });
+  return res.status === 200 && res.body.trim() === "ok";
+}
+
+export interface TokenReviewResult {
+  /** HTTP status of the answer: the authenticator answers 403 for every denial. */
+  httpStatus: number;
+  status: {
+    authenticated?: boolean;
+    user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+    error?: string;
+  };
+}
+
+/**
+ * POSTs a TokenReview for `token` straight to a TokenReview webhook (the authenticator, or any
+ * other), as kube-apiserver would, and answers the HTTP status and the review's status. For the
+ * integration tests that will bring real tokens (signed for `clusterId`, verified by a local STS).
+ */
+export async function postTokenReview(
+  webhook: { url: string; caFile?: string },
+  token: string,
+  apiVersion: "authentication.k8s.io/v1" | "authentication.k8s.io/v1beta1" = "authentication.k8s.io/v1beta1",
+): Promise<TokenReviewResult> {
+  const ca = webhook.caFile ? await readFile(webhook.caFile, "utf8") : undefined;
+  const body = JSON.stringify({ apiVersion, kind: "TokenReview", spec: { token } });
+  return await new Promise((resolve, reject) => {
+    const req = request(webhook.url, {
+      method: "POST",
+      ca,
+      timeout: 15_000,
+      headers: { "content-type": "application/json", accept: "application/json", "content-length": Buffer.byteLength(body) },
+    }, (res) => {
+      let text = "";
+      res.setEncoding("utf8").on("data", (c: string) => (text += c));
+      res.on("end", () => {
+        try {
+          const parsed = JSON.parse(text) as { status?: TokenReviewResult["status"] };
+          resolve({ httpStatus: res.statusCode ?? 0, status: parsed.status ?? {} });
+        } catch {
+          reject(new Error(`TokenReview POST ${webhook.url}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`));
+        }
+      });
+    });
+    req.on("timeout", () => req.destroy(new Error(`TokenReview POST ${webhook.url} timed out`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+export interface KubeWithAuthenticatorOptions extends Omit<StartAwsIamAuthenticatorOptions, "binary" | "dir"> {
+  /** Working directory; the authenticator uses `<dir>/authenticator`, the control plane `<dir>/kube`. */
+  dir: string;
+  peers: Peers;
+  /** --authentication-token-webhook-cache-ttl; default "0s" so that every request reaches the authenticator. */
+  cacheTtl?: string;
+}
+
+export interface KubeWithAuthenticator {
+  kube: KubeEnv;
+  authenticator: AwsIamAuthenticator;
+  /** Stops kube-apiserver, etcd, then the authenticator. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The reference set-up of an EKS-like cluster: aws-iam-authenticator (the reference peer) as the
+ * TokenReview webhook of a real kube-apiserver. Tokens are then verified by whatever STS the
+ * authenticator reaches (route it with `env`: HTTPS_PROXY, SSL_CERT_FILE).
+ */
+export async function startKubeWithAwsIamAuthenticator(opts: KubeWithAuthenticatorOptions): Promise<KubeWithAuthenticator> {
+  const { peers, cacheTtl, dir, ...rest } = opts;
+  const authenticator = await startAwsIamAuthenticator({ ...rest, dir: join(dir, "authenticator"), binary: peers.awsIamAuthenticator });
+  let kube: KubeEnv;
+  try {
+    kube = await startKube({
+      dir: join(dir, "kube"),
+      peers,
+      webhook: { ...authenticator.webhook, cacheTtl: cacheTtl ?? "0s" },
+      ...(opts.log ? { log: opts.log } : {}),
+    });
+  } catch (err) {
+    await authenticator.stop();
+    throw err;
+  }
+  return {
+    kube,
+    authenticator,
+    stop: async () => {
+      await kube.stop();
+      await authenticator.stop();
+    },
+  };
+}

@@ -1,0 +1,281 @@
+/**
+ * moto_server (the AWS service emulator) as a child process on 127.0.0.1, and typed access to the
+ * parts of its state dump (`GET /moto-api/data.json`) that the local STS verifier needs.
+ *
+ * The server runs in its own process group; stop() (and, as a safety net, the exit of this Node
+ * process) kills the whole group, so no Python process outlives its owner.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { freePort, waitFor } from "./net.js";
+
+export interface MotoOptions {
+  /** Extra environment for moto_server, e.g. { INITIAL_NO_AUTH_ACTION_COUNT: "0" }; merged over process.env. */
+  env?: Record<string, string | undefined>;
+  /** Executable; default "moto_server" from PATH. */
+  command?: string;
+  /** How many free ports to try when the one picked was taken meanwhile (default 3). */
+  attempts?: number;
+}
+
+export interface MotoServer {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  port: number;
+  /** Process id of moto_server, also its process group id. */
+  pid: number;
+  /** Kills the whole process group and waits for the process to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const HOST = "127.0.0.1";
+const OUTPUT_TAIL_BYTES = 8 * 1024;
+const STOP_GRACE_MS = 5_000;
+
+/** Process groups still running, killed synchronously if this Node process exits first. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const pgid of liveGroups) killGroup(pgid, "SIGKILL");
+  });
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Keeps the last few KiB of a stream, for error messages (moto's own log; it carries no secrets we sign). */
+function tail(child: ChildProcess): () => string {
+  let text = "";
+  const append = (chunk: Buffer): void => {
+    text = (text + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
+  };
+  child.stdout?.on("data", append);
+  child.stderr?.on("data", append);
+  return () => text.trim();
+}
+
+function exitPromise(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    child.once("exit", (code, signal) => resolve(signal !== null ? `signal ${signal}` : `code ${String(code)}`));
+    child.once("error", (err) => resolve(`spawn error: ${err.message}`));
+  });
+}
+
+async function answers(url: string): Promise<boolean> {
+  const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(2_000) });
+  await res.arrayBuffer();
+  return res.ok;
+}
+
+async function startOnce(port: number, opts: MotoOptions): Promise<MotoServer> {
+  const child = spawn(opts.command ?? "moto_server", ["-H", HOST, "-p", String(port)], {
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...opts.env },
+  });
+  const output = tail(child);
+  const exited = exitPromise(child);
+  let running = true;
+  void exited.then(() => {
+    running = false;
+    if (child.pid !== undefined) liveGroups.delete(child.pid);
+  });
+  if (child.pid !== undefined) liveGroups.add(child.pid);
+  installExitHook();
+
+  const url = `http://${HOST}:${port}`;
+  const stop = async (): Promise<void> => {
+    const pid = child.pid;
+    if (pid === undefined) return;
+    if (running) {
+      killGroup(pid, "SIGTERM");
+      const timer = setTimeout(() => killGroup(pid, "SIGKILL"), STOP_GRACE_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    // anything else in the group (none expected: the pyenv shim execs python) goes too
+    killGroup(pid, "SIGKILL");
+  };
+
+  // Once the process has exited, the probe ends the polling at once and `died` reports why.
+  const ready = waitFor(`moto_server on ${url}`, async () => !running || (await answers(url)), 300, 100);
+  const died = exited.then((how) => {
+    throw new Error(`moto_server exited (${how}) before answering on ${url}: ${output() || "(no output)"}`);
+  });
+  try {
+    await Promise.race([ready, died]);
+    if (!running) await died;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  void died.catch(() => undefined);
+  return { url, port, pid: child.pid ?? 0, stop };
+}
+
+/** Starts moto_server on 127.0.0.1 at a free port and waits until it answers. */
+export async function startMoto(opts: MotoOptions = {}): Promise<MotoServer> {
+  const attempts = opts.attempts ?? 3;
+  let lastError: unknown;
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await startOnce(await freePort(), opts);
+    } catch (err) {
+      lastError = err;
+      const message = err instanceof Error ? err.message : String(err);
+      if (!/address already in use|port .* is in use/i.test(message)) break;
+    }
+  }
+  throw lastError instanceof Error ? lastError : new Error(String(lastError));
+}
+
+/** POST /moto-api/reset: forget every resource in every account. */
+export async function resetMoto(url: string): Promise<void> {
+  const res = await fetch(`${url}/moto-api/reset`, { method: "POST" });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`moto reset at ${url} answered HTTP ${res.status}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// State dump
+
+export interface MotoIamUser {
+  accountId: string;
+  arn: string;
+  /** moto's user id (real AWS: AIDA…; moto: 20 random lower-case characters). */
+  id: string;
+  name: string;
+  path: string;
+}
+
+export interface MotoIamRole {
+  accountId: string;
+  arn: string;
+  /** AROA… */
+  id: string;
+  name: string;
+  path: string;
+}
+
+/** iam.AccessKey: user keys, and also the temporary keys of assumed roles (then userName is null, roleArn set). */
+export interface MotoAccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+  status: string;
+  userName: string | null;
+  roleArn: string | null;
+}
+
+export interface MotoAssumedRole {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  accountId: string;
+  /** arn:aws:sts::<acct>:assumed-role/<name>/<session> (the role path is dropped). */
+  arn: string;
+  /** The role's ARN, with its path. */
+  roleArn: string;
+  sessionName: string;
+  /** <role id>:<session name> */
+  userId: string;
+}
+
+export interface MotoState {
+  users: MotoIamUser[];
+  roles: MotoIamRole[];
+  accessKeys: MotoAccessKey[];
+  assumedRoles: MotoAssumedRole[];
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function str(entry: Json, key: string, where: string): string {
+  const value = entry[key];
+  if (typeof value !== "string") throw new Error(`moto data.json: ${where}.${key} is not a string`);
+  return value;
+}
+
+function strOrNull(entry: Json, key: string, where: string): string | null {
+  const value = entry[key];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== "string") throw new Error(`moto data.json: ${where}.${key} is not a string or null`);
+  return value;
+}
+
+function list(dump: Json, service: string, model: string): Json[] {
+  const backend = dump[service];
+  if (backend === undefined) return [];
+  if (!isObject(backend)) throw new Error(`moto data.json: ${service} is not an object`);
+  const entries = backend[model] ?? [];
+  if (!Array.isArray(entries)) throw new Error(`moto data.json: ${service}.${model} is not a list`);
+  return entries.filter(isObject);
+}
+
+export function parseMotoState(dump: unknown): MotoState {
+  if (!isObject(dump)) throw new Error("moto data.json is not a JSON object");
+  const principal = (where: string) => (e: Json) => ({
+    accountId: str(e, "account_id", where),
+    arn: str(e, "arn", where),
+    id: str(e, "id", where),
+    name: str(e, "name", where),
+    path: str(e, "path", where),
+  });
+  return {
+    users: list(dump, "iam", "User").map(principal("iam.User")),
+    roles: list(dump, "iam", "Role").map(principal("iam.Role")),
+    accessKeys: list(dump, "iam", "AccessKey").map((e) => ({
+      accessKeyId: str(e, "access_key_id", "iam.AccessKey"),
+      secretAccessKey: str(e, "secret_access_key", "iam.AccessKey"),
+      status: str(e, "status", "iam.AccessKey"),
+      userName: strOrNull(e, "user_name", "iam.AccessKey"),
+      roleArn: strOrNull(e, "role_arn", "iam.AccessKey"),
+    })),
+    assumedRoles: list(dump, "sts", "AssumedRole").map((e) => ({
+      accessKeyId: str(e, "access_key_id", "sts.AssumedRole"),
+      secretAccessKey: str(e, "secret_access_key", "sts.AssumedRole"),
+      sessionToken: str(e, "session_token", "sts.AssumedRole"),
+      accountId: str(e, "account_id", "sts.AssumedRole"),
+      arn: str(e, "arn", "sts.AssumedRole"),
+      roleArn: str(e, "role_arn", "sts.AssumedRole"),
+      sessionName: str(e, "session_name", "sts.AssumedRole"),
+      userId: str(e, "user_id", "sts.AssumedRole"),
+    })),
+  };
+}
+
+/** Fetches moto's state dump (all accounts) and keeps the IAM/STS parts typed. */
+export async function motoState(url: string): Promise<MotoState> {
+  const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`moto state dump at ${url} answered HTTP ${res.status}`);
+  return parseMotoState(await res.json());
+}
+
+const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+
+/**
+ * The account id encoded in an AWS access key id (AKIA…/ASIA…), as AWS and moto both encode it:
+ * base32-decode the characters after the 4-letter prefix, take the first 6 bytes as a big-endian
+ * integer, keep bits 46..7. iam.AccessKey entries carry no account id, so this tells apart users of
+ * the same name in different accounts. undefined when the id is not in that format.
+ */
+export function accountIdFromAccessKeyId(accessKeyId: string): string | undefined {
+  const body = accessKeyId.slice(4, 14);
+  if (accessKeyId.length < 14 || ![...body].every((c) => BASE32.includes(c))) return undefined;
+  let bits = 0n;
+  for (const c of body) bits = (bits << 5n) | BigInt(BASE32.indexOf(c)); // 10 chars = 50 bits
+  const first48 = bits >> 2n;
+  const account = (first48 & 0x7fffffffff80n) >> 7n;
+  return account.toString().padStart(12, "0");
+}

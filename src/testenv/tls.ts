@@ -1,0 +1,182 @@
+/**
+ * Throwaway PKI for test environments, made with the `openssl` CLI: a CA and leaf certificates
+ * (ECDSA P-256, SHA-256) whose subjectAltNames hold DNS names and IP addresses. Private keys are
+ * written 0600. Used e.g. to let the local STS pose as sts.<region>.amazonaws.com for clients that
+ * trust the test CA (SSL_CERT_FILE, AWS_CA_BUNDLE, NODE_EXTRA_CA_CERTS).
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const execFileAsync = promisify(execFile);
+
+export interface PemPair {
+  certPath: string;
+  keyPath: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface TestCa extends PemPair {
+  dir: string;
+  commonName: string;
+}
+
+export interface CaOptions {
+  /** File name stem: <dir>/<name>.crt and <dir>/<name>.key (default "ca"). */
+  name?: string;
+  commonName?: string;
+  /** Validity in days (default 7). */
+  days?: number;
+}
+
+export interface LeafOptions {
+  /** File name stem in the CA's directory: <name>.crt / <name>.key. */
+  name: string;
+  dnsNames?: string[];
+  /** IPv4/IPv6 literals, e.g. "127.0.0.1". */
+  ipAddresses?: string[];
+  /** Default: the first DNS name, else the name. */
+  commonName?: string;
+  /** Validity in days (default 7). */
+  days?: number;
+}
+
+const DEFAULT_DAYS = 7;
+
+async function openssl(args: string[]): Promise<void> {
+  try {
+    await execFileAsync("openssl", args, { maxBuffer: 4 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`openssl ${args[0] ?? ""} failed: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/** A P-256 private key at `path`, created 0600 before openssl writes into it. */
+async function generateKey(path: string): Promise<void> {
+  await writeFile(path, "", { mode: 0o600 });
+  await chmod(path, 0o600);
+  await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path]);
+  await chmod(path, 0o600);
+}
+
+/** Refuses values that could break out of an openssl config line. */
+function safeConfigValue(kind: string, value: string): string {
+  if (!/^[A-Za-z0-9 *._:@-]+$/.test(value)) throw new Error(`${kind} ${JSON.stringify(value)} contains characters not allowed in a test certificate`);
+  return value;
+}
+
+function checkDnsName(name: string): string {
+  if (!/^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name)) {
+    throw new Error(`invalid DNS name for a certificate: ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+function checkIp(ip: string): string {
+  if (isIP(ip) === 0) throw new Error(`invalid IP address for a certificate: ${JSON.stringify(ip)}`);
+  return ip;
+}
+
+async function readPair(certPath: string, keyPath: string): Promise<PemPair> {
+  const [certPem, keyPem] = await Promise.all([readFile(certPath, "utf8"), readFile(keyPath, "utf8")]);
+  return { certPath, keyPath, certPem, keyPem };
+}
+
+function randomSerial(): string {
+  // positive 127-bit serial
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return `0x${bytes.toString("hex")}`;
+}
+
+/** A self-signed CA certificate and key in `dir` (created if missing). */
+export async function createTestCa(dir: string, opts: CaOptions = {}): Promise<TestCa> {
+  const name = opts.name ?? "ca";
+  const commonName = safeConfigValue("commonName", opts.commonName ?? "eks-access test CA");
+  await mkdir(dir, { recursive: true });
+  const certPath = join(dir, `${name}.crt`);
+  const keyPath = join(dir, `${name}.key`);
+  const config = join(dir, `${name}.cnf`);
+  await generateKey(keyPath);
+  await writeFile(
+    config,
+    [
+      "[req]",
+      "distinguished_name = dn",
+      "prompt = no",
+      "x509_extensions = v3_ca",
+      "[dn]",
+      `CN = ${commonName}`,
+      "[v3_ca]",
+      "basicConstraints = critical,CA:TRUE,pathlen:0",
+      "keyUsage = critical,keyCertSign,cRLSign,digitalSignature",
+      "subjectKeyIdentifier = hash",
+      "authorityKeyIdentifier = keyid:always",
+      "",
+    ].join("\n"),
+  );
+  try {
+    await openssl(["req", "-x509", "-new", "-config", config, "-key", keyPath, "-out", certPath, "-days", String(opts.days ?? DEFAULT_DAYS), "-sha256", "-set_serial", randomSerial()]);
+  } finally {
+    await rm(config, { force: true });
+  }
+  return { dir, commonName, ...(await readPair(certPath, keyPath)) };
+}
+
+/** A server/client leaf certificate signed by `ca`, written next to the CA's files. */
+export async function issueLeafCertificate(ca: TestCa, opts: LeafOptions): Promise<PemPair> {
+  const dnsNames = (opts.dnsNames ?? []).map(checkDnsName);
+  const ips = (opts.ipAddresses ?? []).map(checkIp);
+  if (dnsNames.length + ips.length === 0) throw new Error("a leaf certificate needs at least one DNS name or IP address");
+  if (!/^[A-Za-z0-9._-]+$/.test(opts.name)) throw new Error(`invalid certificate file name ${JSON.stringify(opts.name)}`);
+  const commonName = safeConfigValue("commonName", opts.commonName ?? dnsNames[0] ?? opts.name);
+  const certPath = join(ca.dir, `${opts.name}.crt`);
+  const keyPath = join(ca.dir, `${opts.name}.key`);
+  const csr = join(ca.dir, `${opts.name}.csr`);
+  const config = join(ca.dir, `${opts.name}.cnf`);
+  const san = [...dnsNames.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)].join(",");
+  await generateKey(keyPath);
+  await writeFile(
+    config,
+    [
+      "[req]",
+      "distinguished_name = dn",
+      "prompt = no",
+      "[dn]",
+      `CN = ${commonName}`,
+      "[v3_leaf]",
+      "basicConstraints = critical,CA:FALSE",
+      "keyUsage = critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage = serverAuth,clientAuth",
+      `subjectAltName = ${san}`,
+      "subjectKeyIdentifier = hash",
+      "authorityKeyIdentifier = keyid",
+      "",
+    ].join("\n"),
+  );
+  try {
+    await openssl(["req", "-new", "-config", config, "-key", keyPath, "-out", csr]);
+    await openssl([
+      "x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-set_serial", randomSerial(),
+      "-days", String(opts.days ?? DEFAULT_DAYS), "-sha256", "-extfile", config, "-extensions", "v3_leaf", "-out", certPath,
+    ]);
+  } finally {
+    await Promise.all([rm(csr, { force: true }), rm(config, { force: true })]);
+  }
+  return readPair(certPath, keyPath);
+}
+
+/** `openssl verify` of a leaf against the CA; resolves to true when it verifies. */
+export async function verifiesAgainst(ca: Pick<PemPair, "certPath">, leafCertPath: string): Promise<boolean> {
+  try {
+    await execFileAsync("openssl", ["verify", "-no-CApath", "-no-CAstore", "-x509_strict", "-purpose", "sslserver", "-CAfile", ca.certPath, leafCertPath]);
+    return true;
+  } catch {
+    return false;
+  }
+}
