@@ -18,7 +18,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { type KubeEnv, type KubeWebhook, get, startKube } from "./kube.js";
+import { type KubeEnv, type KubeWebhook, requestText, startKube } from "./kube.js";
 import { freePort, waitFor } from "./net.js";
 import { type PeerProcess, type Peers, peerStartError, spawnPeer } from "./peers.js";
 
@@ -131,7 +131,7 @@ export function authenticatorConfig(opts: StartAwsIamAuthenticatorOptions, port:
 }
 
 async function waitHealthy(peer: PeerProcess, port: number, caFile: string): Promise<void> {
-  const what = `aws-iam-authenticator https://127.0.0.1:${port}/healthz`;
+  const what = `https://127.0.0.1:${port}/healthz`;
   try {
     await waitFor(what, async () => peer.exit !== undefined || (existsSync(caFile) && (await isHealthy(port, caFile))), READY_ATTEMPTS);
   } catch (err) {
@@ -141,7 +141,7 @@ async function waitHealthy(peer: PeerProcess, port: number, caFile: string): Pro
 }
 
 async function isHealthy(port: number, caFile: string): Promise<boolean> {
-  const res = await get(`https://127.0.0.1:${port}/healthz`, { ca: await readFile(caFile, "utf8") });
+  const res = await requestText(`https://127.0.0.1:${port}/healthz`, { ca: await readFile(caFile, "utf8") });
   return res.status === 200 && res.body.trim() === "ok";
 }
 

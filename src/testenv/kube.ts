@@ -93,7 +93,7 @@ export async function startKube(opts: StartKubeOptions): Promise<KubeEnv> {
     });
     started.push(apiserver);
     const server = `https://127.0.0.1:${port}`;
-    await waitReady(apiserver, `kube-apiserver ${server}/readyz`, () => isApiserverReady(server, files.caPem, files.adminToken));
+    await waitReady(apiserver, `${server}/readyz`, () => isApiserverReady(server, files.caPem, files.adminToken));
     const apiserverStartMs = Date.now() - t0;
     log(`kube-apiserver ready at ${server} in ${apiserverStartMs} ms (etcd ${etcd.url})`);
     if (opts.aggregateClusterRoles !== false) {
@@ -207,7 +207,7 @@ async function startEtcd(dir: string, binary: string, log: (line: string) => voi
     "--unsafe-no-fsync", // test data: durability is not wanted, speed is
   ], { logFile: join(dir, "etcd.log") });
   try {
-    await waitReady(peer, `etcd ${url}/health`, async () => (await get(`${url}/health`)).body.includes('"true"'));
+    await waitReady(peer, `${url}/health`, async () => (await requestText(`${url}/health`)).body.includes('"true"'));
   } catch (err) {
     await peer.stop(1_000);
     throw err;
@@ -227,7 +227,7 @@ async function waitReady(peer: PeerProcess, what: string, probe: () => Promise<b
 }
 
 async function isApiserverReady(server: string, ca: string, token: string): Promise<boolean> {
-  const res = await get(`${server}/readyz`, { ca, token });
+  const res = await requestText(`${server}/readyz`, { ca, token });
   return res.status === 200 && res.body.trim() === "ok";
 }
 
@@ -240,7 +240,7 @@ interface RequestOptions {
 }
 
 /** A small request over http or https (with a CA and bearer token); answers status and body. */
-export async function get(url: string, opts: RequestOptions = {}): Promise<{ status: number; body: string }> {
+export async function requestText(url: string, opts: RequestOptions = {}): Promise<{ status: number; body: string }> {
   const body = opts.json === undefined ? undefined : JSON.stringify(opts.json);
   const headers: Record<string, string> = {
     ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
@@ -336,7 +336,7 @@ function matches(sel: LabelSelector, labels: Record<string, string>): boolean {
 }
 
 async function apiJson<T>(api: ApiAccess, method: string, path: string, json?: unknown): Promise<T> {
-  const res = await get(`${api.server}${path}`, { ca: api.ca, token: api.token, method, json });
+  const res = await requestText(`${api.server}${path}`, { ca: api.ca, token: api.token, method, json });
   if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
   return JSON.parse(res.body) as T;
 }
