@@ -1,5 +1,4 @@
 /** Shared AWS config/credentials files: profile selection, region, SSO settings (SDK loader). */
-import { loadSharedConfigFiles } from "@smithy/core/config";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -21,6 +20,7 @@ export interface ProfileInfo {
 }
 
 export async function loadProfile(name: string): Promise<ProfileInfo> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
   const files = await loadSharedConfigFiles({ ignoreCache: true });
   const settings = { ...(files.credentialsFile[name] ?? {}), ...(files.configFile[name] ?? {}) };
   const ssoSession = settings["sso_session"];

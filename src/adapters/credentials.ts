@@ -57,7 +57,7 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
 }
 
 async function explainCredentialError(err: unknown, profileName: string, profileNamed: boolean): Promise<EksAccessError> {
-  if (err instanceof EksAccessError) return err;
+  if (EksAccessError.is(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
   let profile;
   try {

@@ -53,7 +53,7 @@ export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentit
 
 /** Turns an SDK service exception into a one-line error carrying the AWS error code. */
 export function awsError(err: unknown, what: string, hint: string): EksAccessError {
-  if (err instanceof EksAccessError) return err;
+  if (EksAccessError.is(err)) return err;
   const e = err as { name?: string; message?: string };
   const code = e.name && e.name !== "Error" ? ` (${e.name})` : "";
   return new EksAccessError("aws", `${what}${code}: ${(e.message ?? String(err)).split("\n")[0]}`, { hint, cause: err });

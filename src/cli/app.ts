@@ -128,7 +128,7 @@ export async function runCli(argv: string[]): Promise<number> {
     failure = failure ?? err;
   }
   if (failure) {
-    if (failure instanceof EksAccessError) throw failure;
+    if (EksAccessError.is(failure)) throw failure;
     const e = failure as Error;
     throw usageError(e.message ?? String(failure), "see eks-access --help");
   }

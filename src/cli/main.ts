@@ -4,9 +4,11 @@
  */
 import { EksAccessError } from "../core/errors.js";
 import { runTokenCommand } from "./token-main.js";
+import { loadPart } from "./load-rest.js";
 
 export function reportError(err: unknown, debug: boolean): number {
-  if (err instanceof EksAccessError) {
+  // dist/main.js and dist/rest.js each bundle their own copy of the error class: match by brand.
+  if (EksAccessError.is(err)) {
     process.stderr.write(`eks-access: error: ${err.line}\n`);
     if (debug && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
     return err.exitCode;
@@ -27,7 +29,7 @@ async function main(argv: string[]): Promise<number> {
     if (argv[0] === "token" && !argv.some((a) => a === "--help" || a === "-h" || a === "--version")) {
       return await runTokenCommand(argv.slice(1), env);
     }
-    const { runCli } = await import("./app.js");
+    const { runCli } = await loadPart("cli");
     return await runCli(argv);
   } catch (err) {
     return reportError(err, debug);

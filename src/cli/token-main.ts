@@ -3,15 +3,15 @@
  * hit only node:fs/path/crypto/os/util and the pure core are loaded.
  */
 import { parseArgs } from "node:util";
-import { readFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
 import { usageError } from "../core/errors.js";
 import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
 import { FileTokenCache, cacheFileName } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
+import { loadPart } from "./load-rest.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -46,13 +46,13 @@ export function parseTokenArgs(args: string[], env: Env): TokenInput {
 export const defaultCacheDir = (env: Env): string =>
   env["EKS_ACCESS_CACHE_DIR"] || join(env["HOME"] || homedir(), ".kube", "cache", "eks-access");
 
-const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
-
-function readOrEmpty(path: string): string {
+/** Which version of a file this is, without reading it: inode, size and mtime ("-" when absent). */
+function fileVersion(path: string): string {
   try {
-    return readFileSync(path, "utf8");
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
-    return "";
+    return "-";
   }
 }
 
@@ -61,15 +61,14 @@ export function tokenCacheFile(input: TokenInput, env: Env): string {
   const home = env["HOME"] || homedir();
   const configFile = env["AWS_CONFIG_FILE"] || join(home, ".aws", "config");
   const credentialsFile = env["AWS_SHARED_CREDENTIALS_FILE"] || join(home, ".aws", "credentials");
-  const ak = env["AWS_ACCESS_KEY_ID"];
   const selectors: Record<string, string | undefined> = {};
   for (const name of SELECTOR_ENV) selectors[name] = env[name];
   return cacheFileName(
     canonicalCacheKey({
       ...input,
       selectors,
-      envCredentialsFingerprint: ak ? sha256(`${ak}\n${env["AWS_SECRET_ACCESS_KEY"] ?? ""}\n${env["AWS_SESSION_TOKEN"] ?? env["AWS_SECURITY_TOKEN"] ?? ""}`) : undefined,
-      configFingerprint: sha256(`${readOrEmpty(configFile)}\0${readOrEmpty(credentialsFile)}`),
+      envAccessKeyId: env["AWS_ACCESS_KEY_ID"] && env["AWS_SECRET_ACCESS_KEY"] ? env["AWS_ACCESS_KEY_ID"] : undefined,
+      configFingerprint: `${fileVersion(configFile)}|${fileVersion(credentialsFile)}`,
     }),
   );
 }
@@ -92,7 +91,7 @@ export async function runTokenCommand(args: string[], env: Env): Promise<number>
     cache: new FileTokenCache(defaultCacheDir(env), warn),
     cacheKey: (i) => tokenCacheFile(i, env),
     sign: async (i, now) => {
-      const { signToken } = await import("../usecases/sign-token.js");
+      const { signToken } = await loadPart("sign");
       const interactive = process.stdin.isTTY === true;
       return signToken(i, now, { env, promptMfa: interactive ? promptMfa : undefined });
     },

@@ -15,7 +15,10 @@ export type ErrorKind =
   | "aws"
   | "internal";
 
+const BRAND = Symbol.for("eks-access.error");
+
 export class EksAccessError extends Error {
+  readonly [BRAND] = true;
   readonly kind: ErrorKind;
   readonly exitCode: number;
   readonly httpStatus: number;
@@ -28,6 +31,11 @@ export class EksAccessError extends Error {
     this.hint = opts.hint;
     this.exitCode = opts.exitCode ?? (kind === "usage" ? 2 : 1);
     this.httpStatus = opts.httpStatus ?? 500;
+  }
+
+  /** instanceof across separately bundled copies of this class */
+  static is(err: unknown): err is EksAccessError {
+    return typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[BRAND] === true;
   }
 
   /** The single line shown to a person. */

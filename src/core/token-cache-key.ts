@@ -1,7 +1,9 @@
 /**
  * Everything that changes which token `eks-access token` would produce (pure). The adapter hashes
- * the canonical JSON of this into the cache file name. Secrets never enter the key in clear: the
- * caller passes fingerprints (hashes) of environment credentials and of the AWS config files.
+ * the canonical JSON of this into the cache file name. No secret enters the key: environment
+ * credentials are identified by their access key id alone (a secret key and a session token each
+ * belong to exactly one access key id), and the AWS config files by a stat fingerprint, so any
+ * edit to them starts a new entry.
  */
 export interface TokenCacheKeyInput {
   clusterName?: string | undefined;
@@ -13,13 +15,14 @@ export interface TokenCacheKeyInput {
   sessionName?: string | undefined;
   /** environment variables that select region, profile, endpoint or credential source (values as-is, secrets excluded) */
   selectors: Record<string, string | undefined>;
-  /** sha256 of environment credentials (key id + secret + session token), if any */
-  envCredentialsFingerprint?: string | undefined;
-  /** sha256 of the shared config and credentials files' contents */
+  /** AWS_ACCESS_KEY_ID when credentials come from the environment */
+  envAccessKeyId?: string | undefined;
+  /** identity of the shared config and credentials files' current versions (inode, size, mtime) */
   configFingerprint: string;
 }
 
 export const CACHE_FORMAT_VERSION = 1;
+const KEY_VERSION = 2;
 
 export function canonicalCacheKey(input: TokenCacheKeyInput): string {
   const selectors = Object.fromEntries(
@@ -28,7 +31,7 @@ export function canonicalCacheKey(input: TokenCacheKeyInput): string {
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
   return JSON.stringify({
-    v: CACHE_FORMAT_VERSION,
+    v: KEY_VERSION,
     clusterName: input.clusterName ?? null,
     clusterId: input.clusterId ?? null,
     region: input.region ?? null,
@@ -37,7 +40,7 @@ export function canonicalCacheKey(input: TokenCacheKeyInput): string {
     externalId: input.externalId ?? null,
     sessionName: input.sessionName ?? null,
     selectors,
-    envCredentials: input.envCredentialsFingerprint ?? null,
+    envAccessKeyId: input.envAccessKeyId ?? null,
     config: input.configFingerprint,
   });
 }

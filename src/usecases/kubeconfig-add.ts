@@ -86,7 +86,7 @@ export function chooseKubeconfig(paths: string[], clusterName: string, files: Te
       const doc = load(files, path);
       if (hasCluster(doc, clusterName)) return { path, doc };
     } catch (err) {
-      if (!(err instanceof EksAccessError)) throw err;
+      if (!(EksAccessError.is(err))) throw err;
     }
   }
   const first = paths[0]!;

@@ -63,7 +63,7 @@ test("the key covers cluster, region, role, profile, endpoint and credentials", 
       { args: [...ARGS, "--region", "eu-west-1"] },
       { args: ARGS, env: { AWS_ENDPOINT_URL_STS: "http://127.0.0.1:1" } },
       { args: ARGS, env: { AWS_ACCESS_KEY_ID: "AKIDOTHER" } },
-      { args: ARGS, env: { AWS_SESSION_TOKEN: "session" } },
+      { args: ARGS, env: { AWS_DEFAULT_REGION: "eu-central-1" } },
       { args: ["token", "--cluster-id", "0123-demo"] },
     ];
     const tokens = new Set<string>();
@@ -167,6 +167,23 @@ test("credentials that expire sooner shorten the token's expiry", () => {
     assert.equal(JSON.parse(r.stdout).status.expirationTimestamp, "2024-01-01T10:03:30Z");
     const again = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:00:10" });
     assert.notEqual(tokenOf(again.stdout), tokenOf(r.stdout), "a token about to die with its credentials is not reused");
+  } finally {
+    s.cleanup();
+  }
+});
+
+test("editing the AWS config file starts a new entry (profiles may now mean other identities)", () => {
+  const s = setup();
+  try {
+    const config = join(s.dir, "..", "config");
+    writeFileSync(config, "[default]\nregion = us-west-2\n");
+    const env = { ...s.env, AWS_CONFIG_FILE: config };
+    const a = runCli(ARGS, { env, frozenAt: "2024-01-01 10:00:00" });
+    const hit = runCli(ARGS, { env, frozenAt: "2024-01-01 10:00:30" });
+    assert.equal(tokenOf(hit.stdout), tokenOf(a.stdout));
+    writeFileSync(config, "[default]\nregion = us-west-2\n# edited\n");
+    const b = runCli(ARGS, { env, frozenAt: "2024-01-01 10:00:30" });
+    assert.notEqual(tokenOf(b.stdout), tokenOf(a.stdout));
   } finally {
     s.cleanup();
   }

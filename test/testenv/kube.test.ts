@@ -191,7 +191,7 @@ describe("locatePeers", () => {
       await chmod(script, 0o755);
       const lines: string[] = [];
       await assert.rejects(
-        locatePeers({ script, env: { ...process.env, EKS_ACCESS_CACHE_ROOT: tmp }, log: (l) => lines.push(l) }),
+        locatePeers({ script, env: { ...process.env, [PEERS_BIN_ENV]: undefined, EKS_ACCESS_CACHE_ROOT: tmp }, log: (l) => lines.push(l) }),
         (err: Error) => err.message.includes(`bash ${script} failed (exit 3)`) && err.message.includes("go: module not found"),
       );
       assert.deepEqual(lines, ["[peers] compiling", "go: module not found"]);

@@ -87,7 +87,7 @@ test("KUBERNETES_EXEC_INFO handling matches the AWS CLI's decisions", () => {
 test("cache key: order-independent selectors, empty values ignored, any input change changes it", () => {
   const base = { clusterName: "c", region: "r", selectors: { B: "2", A: "1", E: "" }, configFingerprint: "f" };
   assert.equal(canonicalCacheKey(base), canonicalCacheKey({ ...base, selectors: { A: "1", B: "2" } }));
-  const variants = [{ clusterName: "d" }, { region: "s" }, { roleArn: "x" }, { profile: "p" }, { externalId: "e" }, { sessionName: "s" }, { configFingerprint: "g" }, { envCredentialsFingerprint: "h" }, { clusterId: "i" }];
+  const variants = [{ clusterName: "d" }, { region: "s" }, { roleArn: "x" }, { profile: "p" }, { externalId: "e" }, { sessionName: "s" }, { configFingerprint: "g" }, { envAccessKeyId: "h" }, { clusterId: "i" }];
   const keys = new Set(variants.map((v) => canonicalCacheKey({ ...base, ...v })));
   assert.equal(keys.size, variants.length);
   assert.ok(!keys.has(canonicalCacheKey(base)));

@@ -1,0 +1,79 @@
+/**
+ * `eks-access token` vs `node -e 0` (the floor) vs `aws eks get-token` (the peer), in one run,
+ * interleaved round-robin so machine noise hits every contender alike. Prints medians, ratios
+ * and peak RSS (GNU time's %M). No network: credentials come from the environment.
+ *
+ *   npm run bench            (ROUNDS=30 by default; BENCH_ROUNDS=N to change)
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const rounds = Number(process.env["BENCH_ROUNDS"] ?? 30);
+const cacheDir = mkdtempSync(join(tmpdir(), "eks-access-bench-"));
+const env = {
+  PATH: process.env["PATH"] ?? "",
+  HOME: cacheDir,
+  AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
+  AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+  AWS_DEFAULT_REGION: "us-west-2",
+  AWS_CONFIG_FILE: "/dev/null",
+  AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  EKS_ACCESS_CACHE_DIR: join(cacheDir, "cache"),
+};
+
+interface Contender {
+  name: string;
+  cmd: string[];
+}
+const contenders: Contender[] = [
+  { name: "node -e 0 (floor)", cmd: ["node", "-e", "0"] },
+  { name: "eks-access token, warm (cache hit)", cmd: ["./bin/eks-access", "token", "--cluster-name", "demo"] },
+  { name: "eks-access token, cold (--no-cache)", cmd: ["./bin/eks-access", "token", "--cluster-name", "demo", "--no-cache"] },
+  { name: "aws eks get-token (AWS CLI v1)", cmd: ["aws", "eks", "get-token", "--cluster-name", "demo"] },
+];
+
+function once(c: Contender): { seconds: number; rssKb: number } {
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...c.cmd], { env, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
+  const last = r.stderr.trim().split("\n").pop()!;
+  const [, rss] = last.split(" ");
+  return { seconds: Number.NaN, rssKb: Number(rss) };
+}
+
+function timed(c: Contender): { seconds: number; rssKb: number } {
+  const start = process.hrtime.bigint();
+  const { rssKb } = once(c);
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, rssKb };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+// prime the cache so "warm" is a hit every time (entries are reused for 9 minutes)
+timed(contenders[1]!);
+const samples = new Map<string, { t: number[]; rss: number[] }>(contenders.map((c) => [c.name, { t: [], rss: [] }]));
+for (let i = 0; i < rounds; i++) {
+  for (const c of contenders) {
+    const r = timed(c);
+    samples.get(c.name)!.t.push(r.seconds);
+    samples.get(c.name)!.rss.push(r.rssKb);
+  }
+}
+rmSync(cacheDir, { recursive: true, force: true });
+
+const floor = median(samples.get(contenders[0]!.name)!.t);
+const awsCli = median(samples.get(contenders[3]!.name)!.t);
+console.log(`rounds: ${rounds} (interleaved), wall time incl. GNU time wrapper, median`);
+console.log(`${"contender".padEnd(40)} ${"median s".padStart(9)} ${"x node -e 0".padStart(12)} ${"AWS CLI / x".padStart(12)} ${"peak RSS MiB".padStart(13)}`);
+for (const c of contenders) {
+  const s = samples.get(c.name)!;
+  const m = median(s.t);
+  console.log(
+    `${c.name.padEnd(40)} ${m.toFixed(3).padStart(9)} ${(m / floor).toFixed(2).padStart(12)} ${(awsCli / m).toFixed(1).padStart(12)} ${(median(s.rss) / 1024).toFixed(1).padStart(13)}`,
+  );
+}
