@@ -34,18 +34,20 @@ const contenders: Contender[] = [
   { name: "aws eks get-token (AWS CLI v1)", cmd: ["aws", "eks", "get-token", "--cluster-name", "demo"] },
 ];
 
-function once(c: Contender): { seconds: number; rssKb: number } {
-  const r = spawnSync("/usr/bin/time", ["-f", "%e %M", ...c.cmd], { env, encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
-  const last = r.stderr.trim().split("\n").pop()!;
-  const [, rss] = last.split(" ");
-  return { seconds: Number.NaN, rssKb: Number(rss) };
+interface Sample {
+  seconds: number;
+  cpu: number;
+  rssKb: number;
 }
 
-function timed(c: Contender): { seconds: number; rssKb: number } {
+/** One run under GNU time: wall clock measured here, CPU (user+sys) and peak RSS from time(1). */
+function timed(c: Contender): Sample {
   const start = process.hrtime.bigint();
-  const { rssKb } = once(c);
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, rssKb };
+  const r = spawnSync("/usr/bin/time", ["-f", "%U %S %M", ...c.cmd], { env, encoding: "utf8" });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
+  const [user, sys, rss] = r.stderr.trim().split("\n").pop()!.split(" ").map(Number);
+  return { seconds, cpu: user! + sys!, rssKb: rss! };
 }
 
 const median = (xs: number[]): number => {
@@ -56,24 +58,28 @@ const median = (xs: number[]): number => {
 
 // prime the cache so "warm" is a hit every time (entries are reused for 9 minutes)
 timed(contenders[1]!);
-const samples = new Map<string, { t: number[]; rss: number[] }>(contenders.map((c) => [c.name, { t: [], rss: [] }]));
+const samples = new Map<string, { t: number[]; cpu: number[]; rss: number[] }>(contenders.map((c) => [c.name, { t: [], cpu: [], rss: [] }]));
 for (let i = 0; i < rounds; i++) {
   for (const c of contenders) {
     const r = timed(c);
-    samples.get(c.name)!.t.push(r.seconds);
-    samples.get(c.name)!.rss.push(r.rssKb);
+    const s = samples.get(c.name)!;
+    s.t.push(r.seconds);
+    s.cpu.push(r.cpu);
+    s.rss.push(r.rssKb);
   }
 }
 rmSync(cacheDir, { recursive: true, force: true });
 
 const floor = median(samples.get(contenders[0]!.name)!.t);
+const floorCpu = median(samples.get(contenders[0]!.name)!.cpu);
 const awsCli = median(samples.get(contenders[3]!.name)!.t);
-console.log(`rounds: ${rounds} (interleaved), wall time incl. GNU time wrapper, median`);
-console.log(`${"contender".padEnd(40)} ${"median s".padStart(9)} ${"x node -e 0".padStart(12)} ${"AWS CLI / x".padStart(12)} ${"peak RSS MiB".padStart(13)}`);
+console.log(`rounds: ${rounds} (interleaved); medians; wall includes the GNU time wrapper; CPU = user+sys (10 ms resolution)`);
+console.log(`${"contender".padEnd(38)} ${"wall s".padStart(7)} ${"x node -e 0".padStart(11)} ${"AWS CLI / x".padStart(11)} ${"CPU s".padStart(6)} ${"CPU x node".padStart(10)} ${"peak RSS MiB".padStart(12)}`);
 for (const c of contenders) {
   const s = samples.get(c.name)!;
   const m = median(s.t);
+  const cpu = median(s.cpu);
   console.log(
-    `${c.name.padEnd(40)} ${m.toFixed(3).padStart(9)} ${(m / floor).toFixed(2).padStart(12)} ${(awsCli / m).toFixed(1).padStart(12)} ${(median(s.rss) / 1024).toFixed(1).padStart(13)}`,
+    `${c.name.padEnd(38)} ${m.toFixed(3).padStart(7)} ${(m / floor).toFixed(2).padStart(11)} ${(awsCli / m).toFixed(1).padStart(11)} ${cpu.toFixed(2).padStart(6)} ${(cpu / floorCpu).toFixed(2).padStart(10)} ${(median(s.rss) / 1024).toFixed(1).padStart(12)}`,
   );
 }

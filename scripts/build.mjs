@@ -1,8 +1,10 @@
-// Bundles the CLI with esbuild in two parts:
-//  - dist/main.cjs: the entry and the `token` cache-hit path, self-contained (no shared chunks), so
-//    kubectl's most frequent call parses one small file and touches only node:fs/crypto/util;
-//  - dist/cli.js, dist/sign.js (+ dist/chunks/): everything else, loaded with a runtime import() on demand, with
-//    the AWS SDK split further so each command loads only what it uses.
+// Bundles the CLI with esbuild in three parts:
+//  - dist/main.cjs: the entry and the whole `token` path for environment credentials, CommonJS and
+//    self-contained: a cache hit runs only node:fs/util and the pure core; a miss evaluates the
+//    bundled SigV4 signer (lazily initialised) without starting Node's ESM loader;
+//  - dist/aws.js (+ chunks): the SDK credential chain and STS, for profiles/SSO/--role-arn;
+//  - dist/cli.js (+ chunks): every other command, with the AWS SDK split so each loads what it uses.
+// The parts are loaded with runtime import()s (src/parts.ts), so no part's code leaks into another.
 import { build } from "esbuild";
 import { rmSync, writeFileSync } from "node:fs";
 
@@ -32,12 +34,21 @@ const main = await build({
 });
 const rest = await build({
   ...common,
-  entryPoints: { cli: "src/cli/app.ts", sign: "src/usecases/sign-token.ts" },
+  entryPoints: { cli: "src/cli/app.ts" },
   outdir: "dist",
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
   banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
 });
-writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, rest: rest.metafile }));
+// The SDK credential chain and STS, loaded by sign.js only when the environment is not enough.
+const aws = await build({
+  ...common,
+  entryPoints: { aws: "src/aws-part.ts" },
+  outdir: "dist",
+  splitting: true,
+  chunkNames: "chunks/aws-[name]-[hash]",
+  banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
+});
+writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, rest: rest.metafile, aws: aws.metafile }));
 const bytes = (m, f) => m.outputs[f]?.bytes ?? 0;
-console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token fast path), cli.js + sign.js + ${Object.keys(rest.metafile.outputs).filter((f) => f.startsWith("dist/chunks/")).length} chunks`);
+console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token: cache hit + signing), aws.js, cli.js + chunks`);

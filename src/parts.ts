@@ -1,10 +1,20 @@
 /**
- * Loads the lazily bundled parts next to dist/main.cjs: dist/cli.js (the yargs application) and
- * dist/sign.js (the token cache-miss path). The specifiers are computed so that esbuild leaves them
- * alone and dist/main.cjs stays self-contained.
+ * Loads the separately bundled parts that sit next to dist/main.cjs:
+ *   cli.js  — the yargs application (every command but a `token` cache hit);
+ *   aws.js  — the SDK credential chain and STS, needed only when environment credentials are not
+ *             enough (profiles, SSO, --role-arn, ...).
+ * Each is its own esbuild bundle, so one part's SDK code never leaks into another's start-up. The
+ * specifiers are computed so that esbuild leaves them alone. Under tsx (tests) the TS sources load.
  */
-type Parts = { cli: typeof import("./app.js"); sign: typeof import("../usecases/sign-token.js") };
+type Parts = {
+  cli: typeof import("./cli/app.js");
+  aws: typeof import("./aws-part.js");
+};
+
+const SOURCES: Record<keyof Parts, string> = { cli: "./cli/app.js", aws: "./aws-part.js" };
 
 export function loadPart<K extends keyof Parts>(name: K): Promise<Parts[K]> {
-  return import(new URL(`./${name}.js`, import.meta.url).href) as Promise<Parts[K]>;
+  const bundled = !import.meta.url.endsWith(".ts");
+  const specifier = bundled ? `./${name}.js` : SOURCES[name];
+  return import(new URL(specifier, import.meta.url).href) as Promise<Parts[K]>;
 }

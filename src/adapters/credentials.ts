@@ -10,6 +10,7 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
+import { envCredentials } from "./env-credentials.js";
 
 export type Credentials = AwsCredentialIdentity;
 
@@ -18,16 +19,6 @@ export interface CredentialOptions {
   env: Env;
   /** asks for an MFA code; undefined when no terminal is available */
   promptMfa?: ((serial: string) => Promise<string>) | undefined;
-}
-
-export function envCredentials(env: Env): Credentials | undefined {
-  const accessKeyId = env["AWS_ACCESS_KEY_ID"];
-  const secretAccessKey = env["AWS_SECRET_ACCESS_KEY"];
-  if (!accessKeyId || !secretAccessKey) return undefined;
-  const sessionToken = env["AWS_SESSION_TOKEN"] || env["AWS_SECURITY_TOKEN"] || undefined;
-  const exp = env["AWS_CREDENTIAL_EXPIRATION"];
-  const expiration = exp && !Number.isNaN(Date.parse(exp)) ? new Date(exp) : undefined;
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration } : {}) };
 }
 
 export async function resolveCredentials(opts: CredentialOptions): Promise<Credentials> {

@@ -1,6 +1,6 @@
 /**
- * Cross-process token cache on the filesystem. Only node:fs/path/crypto: this module is on the
- * cache-hit fast path, which must load no AWS SDK and no YAML library.
+ * Cross-process token cache on the filesystem. Only node:fs/path: this module is on the cache-hit
+ * fast path, which must load no AWS SDK, no YAML library and not even node:crypto.
  *
  * Safety: directory 0700 and owned by the current user (else the cache is not used); a file is
  * trusted only if it is a regular file (not a symlink), owned by the current user and not readable
@@ -9,12 +9,9 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, chmodSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { createHash, randomBytes } from "node:crypto";
-import { CACHE_FORMAT_VERSION, parseCachedToken, type CachedToken } from "../core/token-cache-key.js";
+import { CACHE_FORMAT_VERSION, cacheFileName, parseCachedToken, type CachedToken } from "../core/token-cache-key.js";
 
-export function cacheFileName(canonicalKey: string): string {
-  return `${createHash("sha256").update(canonicalKey).digest("hex")}.json`;
-}
+let tmpCounter = 0;
 
 const uid = (): number | undefined => (typeof process.getuid === "function" ? process.getuid() : undefined);
 
@@ -46,11 +43,12 @@ export class FileTokenCache {
     }
   }
 
-  read(fileName: string): CachedToken | undefined {
+  /** The entry for a canonical key, if present, trustworthy and written for exactly this key. */
+  read(key: string): CachedToken | undefined {
     if (!this.ensureDir(false)) return undefined;
     let fd: number;
     try {
-      fd = openSync(join(this.dir, fileName), constants.O_RDONLY | constants.O_NOFOLLOW);
+      fd = openSync(join(this.dir, cacheFileName(key)), constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch {
       return undefined;
     }
@@ -58,7 +56,7 @@ export class FileTokenCache {
       const st = fstatSync(fd);
       const me = uid();
       if (!st.isFile() || (me !== undefined && st.uid !== me) || (st.mode & 0o077) !== 0 || st.size > 64 * 1024) return undefined;
-      return parseCachedToken(JSON.parse(readFileSync(fd, "utf8")));
+      return parseCachedToken(JSON.parse(readFileSync(fd, "utf8")), key);
     } catch {
       return undefined;
     } finally {
@@ -66,10 +64,12 @@ export class FileTokenCache {
     }
   }
 
-  write(fileName: string, entry: CachedToken): void {
+  write(entry: CachedToken): void {
     if (!this.ensureDir(true)) return;
+    const fileName = cacheFileName(entry.key);
     const target = join(this.dir, fileName);
-    const tmp = join(this.dir, `.${fileName}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    // O_EXCL makes the name's uniqueness a guarantee; pid + counter + time make clashes unlikely
+    const tmp = join(this.dir, `.${fileName}.${process.pid}.${Date.now().toString(36)}.${(tmpCounter++).toString(36)}.tmp`);
     try {
       const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       try {

@@ -1,6 +1,9 @@
-/** SigV4 query presigning of the token URL with @smithy/signature-v4 (loaded only on a cache miss). */
+/**
+ * SigV4 query presigning of the token URL with @smithy/signature-v4 (evaluated only on a cache
+ * miss), hashing with the SDK's node:crypto SHA-256 (measured faster cold than its pure-JS one).
+ */
 import { SignatureV4 } from "@smithy/signature-v4";
-import { Hash } from "@smithy/hash-node";
+import { Sha256Node } from "@smithy/core/checksum";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { assemblePresignedUrl, encodeToken, CLUSTER_ID_HEADER, OPERATION_QUERY, PRESIGN_EXPIRES_SECONDS } from "../core/token.js";
 import type { StsTarget } from "../core/sts-endpoint.js";
@@ -15,7 +18,7 @@ export async function presignToken(opts: {
     service: "sts",
     region: opts.target.signingRegion,
     credentials: opts.credentials,
-    sha256: Hash.bind(null, "sha256"),
+    sha256: Sha256Node,
     uriEscapePath: true,
     applyChecksum: false,
   });

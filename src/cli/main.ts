@@ -4,7 +4,7 @@
  */
 import { EksAccessError } from "../core/errors.js";
 import { runTokenCommand } from "./token-main.js";
-import { loadPart } from "./load-rest.js";
+import { loadPart } from "../parts.js";
 
 export function reportError(err: unknown, debug: boolean): number {
   // dist/main.js and dist/rest.js each bundle their own copy of the error class: match by brand.

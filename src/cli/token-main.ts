@@ -3,15 +3,15 @@
  * hit only node:fs/path/crypto/os/util and the pure core are loaded.
  */
 import { parseArgs } from "node:util";
-import { statSync } from "node:fs";
+import { statSync, writeSync } from "node:fs";
+import { isatty } from "node:tty";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { usageError } from "../core/errors.js";
 import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
-import { FileTokenCache, cacheFileName } from "../adapters/token-cache.js";
+import { FileTokenCache } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
-import { loadPart } from "./load-rest.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -56,21 +56,19 @@ function fileVersion(path: string): string {
   }
 }
 
-/** The cache file name for an input: hashes of everything that can change the token. */
-export function tokenCacheFile(input: TokenInput, env: Env): string {
+/** The canonical cache key for an input: everything that can change the token. */
+export function tokenCacheKey(input: TokenInput, env: Env): string {
   const home = env["HOME"] || homedir();
   const configFile = env["AWS_CONFIG_FILE"] || join(home, ".aws", "config");
   const credentialsFile = env["AWS_SHARED_CREDENTIALS_FILE"] || join(home, ".aws", "credentials");
   const selectors: Record<string, string | undefined> = {};
   for (const name of SELECTOR_ENV) selectors[name] = env[name];
-  return cacheFileName(
-    canonicalCacheKey({
+  return canonicalCacheKey({
       ...input,
       selectors,
       envAccessKeyId: env["AWS_ACCESS_KEY_ID"] && env["AWS_SECRET_ACCESS_KEY"] ? env["AWS_ACCESS_KEY_ID"] : undefined,
       configFingerprint: `${fileVersion(configFile)}|${fileVersion(credentialsFile)}`,
-    }),
-  );
+  });
 }
 
 async function promptMfa(serial: string): Promise<string> {
@@ -85,18 +83,34 @@ async function promptMfa(serial: string): Promise<string> {
 
 export async function runTokenCommand(args: string[], env: Env): Promise<number> {
   const input = parseTokenArgs(args, env);
-  const warn = (line: string): void => void process.stderr.write(`eks-access: warning: ${line}\n`);
+  const warn = (line: string): void => writeAll(2, `eks-access: warning: ${line}\n`);
   const out = await getToken(input, {
     now: () => new Date(),
     cache: new FileTokenCache(defaultCacheDir(env), warn),
-    cacheKey: (i) => tokenCacheFile(i, env),
+    cacheKey: (i) => tokenCacheKey(i, env),
     sign: async (i, now) => {
-      const { signToken } = await loadPart("sign");
-      const interactive = process.stdin.isTTY === true;
+      // bundled into dist/main.cjs but evaluated only on a cache miss
+      const { signToken } = await import("../usecases/sign-token.js");
+      const interactive = isatty(0); // not process.stdin: building that stream is costly
       return signToken(i, now, { env, promptMfa: interactive ? promptMfa : undefined });
     },
   });
-  for (const w of out.warnings) process.stderr.write(`${w}\n`);
-  process.stdout.write(out.stdout);
+  for (const w of out.warnings) writeAll(2, `${w}\n`);
+  writeAll(1, out.stdout);
   return 0;
+}
+
+/**
+ * Writes straight to the file descriptor: touching process.stdout would build a stream (and, for
+ * kubectl's pipe, load the net module) just to print ~1.5 KB.
+ */
+export function writeAll(fd: number, text: string): void {
+  let buf = Buffer.from(text, "utf8");
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(writeSync(fd, buf));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EAGAIN") throw err;
+    }
+  }
 }

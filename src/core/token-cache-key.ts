@@ -21,7 +21,7 @@ export interface TokenCacheKeyInput {
   configFingerprint: string;
 }
 
-export const CACHE_FORMAT_VERSION = 1;
+export const CACHE_FORMAT_VERSION = 2;
 const KEY_VERSION = 2;
 
 export function canonicalCacheKey(input: TokenCacheKeyInput): string {
@@ -63,7 +63,32 @@ export const SELECTOR_ENV = [
   "AWS_STS_REGIONAL_ENDPOINTS",
 ] as const;
 
+/**
+ * The cache file name for a canonical key: a 128-bit non-cryptographic hash (four 32-bit FNV-1a
+ * style lanes with different seeds). It is only an index: each entry stores its full canonical key
+ * and is used only when that matches exactly, so a collision is a cache miss, never a wrong token.
+ * (Pure JS on purpose: loading node:crypto would cost the cache-hit path more than all else.)
+ */
+export function cacheFileName(canonicalKey: string): string {
+  const seeds = [0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b];
+  return `${seeds.map((seed) => lane(canonicalKey, seed).toString(16).padStart(8, "0")).join("")}.json`;
+}
+
+function lane(text: string, seed: number): number {
+  let h = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+    h ^= h >>> 13;
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 export interface CachedToken {
+  /** the canonical key the entry was written for */
+  key: string;
   token: string;
   expirationTimestamp: string;
   /** epoch ms of expirationTimestamp */
@@ -77,14 +102,14 @@ export function isReusable(entry: CachedToken, nowMs: number): boolean {
   return entry.expiresAt - nowMs >= REUSE_MARGIN_MS;
 }
 
-/** Validates a parsed cache file; anything unexpected is a miss, never an error. */
-export function parseCachedToken(raw: unknown): CachedToken | undefined {
+/** Validates a parsed cache file for this key; anything unexpected is a miss, never an error. */
+export function parseCachedToken(raw: unknown, key: string): CachedToken | undefined {
   if (raw === null || typeof raw !== "object") return undefined;
   const r = raw as Record<string, unknown>;
-  if (r["v"] !== CACHE_FORMAT_VERSION) return undefined;
+  if (r["v"] !== CACHE_FORMAT_VERSION || r["key"] !== key) return undefined;
   const { token, expirationTimestamp, expiresAt } = r;
   if (typeof token !== "string" || !token.startsWith("k8s-aws-v1.")) return undefined;
   if (typeof expirationTimestamp !== "string" || typeof expiresAt !== "number" || !Number.isFinite(expiresAt)) return undefined;
   if (Date.parse(expirationTimestamp) !== expiresAt) return undefined;
-  return { token, expirationTimestamp, expiresAt };
+  return { key, token, expirationTimestamp, expiresAt };
 }

@@ -1,8 +1,13 @@
-/** The cache-miss half of `token`: region, credentials, optional AssumeRole, SigV4 presign. */
+/**
+ * The cache-miss half of `token`: region, credentials, optional AssumeRole, SigV4 presign. With
+ * credentials and region in the environment it loads only the signer; profiles, SSO and roles load
+ * the SDK credential chain (the `aws` part) on demand.
+ */
 import { stsTarget } from "../core/sts-endpoint.js";
-import { effectiveProfile, endpointOverride, resolveRegion, type Env } from "../adapters/aws-config.js";
-import { resolveCredentials } from "../adapters/credentials.js";
+import { effectiveProfile, endpointOverride } from "../adapters/aws-config-names.js";
+import { envCredentials, envRegion, type Env } from "../adapters/env-credentials.js";
 import { presignToken } from "../adapters/token-signer.js";
+import { loadPart } from "../parts.js";
 import type { SignedToken, TokenInput } from "./token.js";
 
 export const DEFAULT_SESSION_NAME = "EKSGetTokenAuth";
@@ -12,12 +17,14 @@ export async function signToken(
   now: Date,
   io: { env: Env; promptMfa?: ((serial: string) => Promise<string>) | undefined },
 ): Promise<SignedToken> {
-  const profile = effectiveProfile(input.profile, io.env);
-  const region = await resolveRegion(input.region, profile, io.env);
-  let credentials = await resolveCredentials({ profile: input.profile, env: io.env, promptMfa: io.promptMfa });
+  const fromEnv = input.profile ? undefined : envCredentials(io.env);
+  let region = envRegion(input.region, io.env);
+  const needsSdk = !fromEnv || !region || !!input.roleArn;
+  const aws = needsSdk ? await loadPart("aws") : undefined;
+  if (!region && aws) region = await aws.resolveRegion(input.region, effectiveProfile(input.profile, io.env), io.env);
+  let credentials = fromEnv ?? (await aws!.resolveCredentials({ profile: input.profile, env: io.env, promptMfa: io.promptMfa }));
   if (input.roleArn) {
-    const { assumeRole } = await import("../adapters/sts.js");
-    credentials = await assumeRole({
+    credentials = await aws!.assumeRole({
       region,
       credentials,
       roleArn: input.roleArn,

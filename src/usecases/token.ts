@@ -28,7 +28,7 @@ export interface SignedToken {
 
 export interface TokenDeps {
   now(): Date;
-  cache?: { read(key: string): CachedToken | undefined; write(key: string, entry: CachedToken): void } | undefined;
+  cache?: { read(key: string): CachedToken | undefined; write(entry: CachedToken): void } | undefined;
   cacheKey(input: TokenInput): string;
   sign(input: TokenInput, now: Date): Promise<SignedToken>;
 }
@@ -65,6 +65,6 @@ export async function getToken(input: TokenInput, deps: TokenDeps): Promise<Toke
   // The AWS CLI computes the expiry after signing; so do we.
   const expiry = tokenExpiry(deps.now(), signed.credentialsExpiry);
   const expirationTimestamp = formatTimestamp(expiry);
-  cache?.write(key, { token: signed.token, expirationTimestamp, expiresAt: Date.parse(expirationTimestamp) });
+  cache?.write({ key, token: signed.token, expirationTimestamp, expiresAt: Date.parse(expirationTimestamp) });
   return { stdout: renderExecCredential(exec.apiVersion, signed.token, expirationTimestamp), warnings, fromCache: false };
 }
