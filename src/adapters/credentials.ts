@@ -56,6 +56,15 @@ async function explainCredentialError(err: unknown, profileName: string, profile
   } catch {
     profile = undefined;
   }
+  const errName = (err as { name?: string }).name ?? "";
+  if (profile?.isSso && (errName === "ForbiddenException" || /No access/i.test(message))) {
+    const account = profile.settings["sso_account_id"] ?? "?";
+    const role = profile.settings["sso_role_name"] ?? "?";
+    return new EksAccessError("credentials", `IAM Identity Center refused role "${role}" in account ${account} for profile "${profileName}" (${firstLine(message)})`, {
+      hint: "the permission set is not assigned to you in that account: ask an Identity Center admin, or pick an assigned role (aws sso list-account-roles)",
+      cause: err,
+    });
+  }
   if (profile?.isSso) {
     const login = profile.ssoSession ? `aws sso login --sso-session ${profile.ssoSession}` : `aws sso login --profile ${profileName}`;
     return new EksAccessError("sso-expired", `the IAM Identity Center (SSO) session for profile "${profileName}" is expired or missing (${firstLine(message)})`, {

@@ -306,6 +306,8 @@ describe("IAM Identity Center portal fixture", () => {
       const r = await run(cliPath, ["whoami", "--profile", "sso-readonly"], ssoEnv({ session: "tok-admin" }));
       assert.equal(r.status, 1);
       assert.match(r.stderr, /No access/);
+      assert.match(r.stderr, /^eks-access: error: IAM Identity Center refused role "ReadOnly" in account \d{12} for profile "sso-readonly" .*; the permission set is not assigned to you in that account/);
+      assert.doesNotMatch(r.stderr, /sso login/, "logging in again would not help");
     });
   });
 
