@@ -18,7 +18,7 @@ export async function awsContext(opts: { profile?: string | undefined; region?: 
   let credentials = await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined });
   if (opts.assumeRoleArn) {
     const { assumeRole } = await import("./adapters/sts.js");
-    credentials = await assumeRole({ region, credentials, roleArn: opts.assumeRoleArn, sessionName: opts.assumeSessionName ?? "eks-access" });
+    credentials = await assumeRole({ region, credentials, roleArn: opts.assumeRoleArn, sessionName: opts.assumeSessionName ?? "eks-access", env: opts.env });
   }
   return { region, credentials, namedProfile: namedProfile(opts.profile, opts.env) };
 }

@@ -11,6 +11,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
 import { envCredentials } from "./env-credentials.js";
+import { httpClientConfig } from "./http.js";
 
 export type Credentials = AwsCredentialIdentity;
 
@@ -38,10 +39,10 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
   try {
     if (opts.profile) {
       const { fromIni } = await import("@aws-sdk/credential-provider-ini");
-      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true })();
+      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true, clientConfig: httpClientConfig(opts.env) })();
     }
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-    return await defaultProvider({ mfaCodeProvider, ignoreCache: true })();
+    return await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: httpClientConfig(opts.env) })();
   } catch (err) {
     throw await explainCredentialError(err, profileName, !!opts.profile || !!opts.env["AWS_PROFILE"] || !!opts.env["AWS_DEFAULT_PROFILE"]);
   }

@@ -4,6 +4,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
 import type { ClusterDescription } from "../core/kubeconfig.js";
 import { awsError } from "./sts.js";
+import { httpClientConfig } from "./http.js";
 
 export interface EksOptions {
   region: string | undefined;
@@ -16,6 +17,7 @@ function client(opts: EksOptions): EKSClient {
     region: opts.region,
     credentials: opts.credentials,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...httpClientConfig(process.env),
   });
 }
 

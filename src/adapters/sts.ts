@@ -2,14 +2,16 @@
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
+import { httpClientConfig } from "./http.js";
 
 export interface StsOptions {
   region: string | undefined;
   credentials: AwsCredentialIdentity;
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 function client(opts: StsOptions): STSClient {
-  return new STSClient({ region: opts.region || "us-east-1", credentials: opts.credentials });
+  return new STSClient({ region: opts.region || "us-east-1", credentials: opts.credentials, ...httpClientConfig(opts.env ?? process.env) });
 }
 
 export async function assumeRole(

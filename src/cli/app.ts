@@ -79,27 +79,26 @@ function whoamiCommand(y: Argv): Argv {
   );
 }
 
+type SandboxCliArgs = { dir?: string; keep?: boolean };
+
 function sandboxCommand(y: Argv): Argv {
-  return y.command("sandbox", "A local AWS + EKS cluster on this machine (no AWS account needed)", (s) =>
+  const load = () => import("./commands/sandbox.js");
+  return y.command("sandbox", "A local AWS account + EKS cluster on this machine (no AWS account needed)", (s) =>
     s
-      .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox)" })
-      .command("up", "Start moto, the STS verifier, etcd, kube-apiserver and the authenticator", {}, async (a) => {
-        const { sandboxUp } = await import("./commands/sandbox.js");
-        out(await sandboxUp(a));
-      })
-      .command("down", "Stop everything the sandbox started", {}, async (a) => {
-        const { sandboxDown } = await import("./commands/sandbox.js");
-        out(await sandboxDown(a));
-      })
-      .command("env", "Print export lines: eval \"$(eks-access sandbox env)\"", {}, async (a) => {
-        const { sandboxEnv } = await import("./commands/sandbox.js");
-        out(await sandboxEnv(a));
-      })
-      .command("demo", "Run the IAM-role walkthrough (seed 001) against the sandbox", {}, async (a) => {
-        const { sandboxDemo } = await import("./commands/sandbox.js");
-        out(await sandboxDemo(a));
-      })
-      .demandCommand(1, "choose a sandbox subcommand: up, down, env, demo"),
+      .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox, or EKS_ACCESS_SANDBOX_DIR)" })
+      .command("up", "Start moto, the STS verifier, etcd, kube-apiserver and aws-iam-authenticator in the background", {}, async (a) => out(await (await load()).sandboxUp(a as SandboxCliArgs)))
+      .command("down", "Stop everything the sandbox started", {}, async (a) => out(await (await load()).sandboxDown(a as SandboxCliArgs)))
+      .command("env", 'Print shell exports for aws, eks-access and kubectl: eval "$(eks-access sandbox env)"', {}, async (a) => out(await (await load()).sandboxEnv(a as SandboxCliArgs)))
+      .command(
+        "demo",
+        "Run seed 001 (IAM user → role → aws-auth → kubeconfig → kubectl) against the sandbox",
+        (d) => d.option("keep", { type: "boolean", default: false, describe: "Leave the sandbox running afterwards" }),
+        async (a) => out(await (await load()).sandboxDemo(a)),
+      )
+      .command("daemon", false, {}, async (a) => out(await (await load()).sandboxDaemon(a as SandboxCliArgs)))
+      .demandCommand(1, "choose a sandbox subcommand: up, down, env, demo")
+      .example("$0 sandbox demo", "the whole IAM-role walkthrough on a local cluster")
+      .example('$0 sandbox up && eval "$($0 sandbox env)" && kubectl auth whoami', "use it yourself"),
   );
 }
 

@@ -14,7 +14,7 @@
  * :21363 of all interfaces (error ignored when taken); this launcher does not rely on it.
  */
 import { existsSync } from "node:fs";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
@@ -53,6 +53,17 @@ export interface StartAwsIamAuthenticatorOptions {
    */
   env?: Record<string, string>;
   log?: (line: string) => void;
+  /** Listen port (default: a free one). Lets a kube-apiserver be configured before this starts. */
+  port?: number;
+  /** Mapping backends in order (default MountedFile); EKSConfigMap and CRD need `kubeconfig`. */
+  backendModes?: Array<"MountedFile" | "EKSConfigMap" | "CRD" | "DynamicFile">;
+  /** kubeconfig the EKSConfigMap/CRD backends use to reach the apiserver. */
+  kubeconfig?: string;
+  /**
+   * Serving certificate to use instead of the self-signed one the peer generates: placed in its
+   * state directory as cert.pem/key.pem (the peer loads an existing pair). `caPath` verifies it.
+   */
+  tls?: { certPath: string; keyPath: string; caPath: string };
 }
 
 export interface AwsIamAuthenticator {
@@ -75,9 +86,13 @@ const READY_ATTEMPTS = 600; // x 100 ms
 /** Starts `aws-iam-authenticator server` and resolves once its /healthz answers over TLS. */
 export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOptions): Promise<AwsIamAuthenticator> {
   await mkdir(opts.dir, { recursive: true });
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const stateDir = join(opts.dir, "state");
   await mkdir(stateDir, { recursive: true });
+  if (opts.tls) {
+    await copyFile(opts.tls.certPath, join(stateDir, "cert.pem"));
+    await copyFile(opts.tls.keyPath, join(stateDir, "key.pem"));
+  }
   const kubeconfigFile = join(opts.dir, "webhook.kubeconfig");
   const configFile = join(opts.dir, "authenticator.yaml");
   await writeFile(configFile, authenticatorConfig(opts, port, stateDir, kubeconfigFile));
@@ -90,11 +105,12 @@ export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOpt
     `--port=${port}`,
     `--state-dir=${stateDir}`,
     `--generate-kubeconfig=${kubeconfigFile}`,
-    "--backend-mode=MountedFile",
+    `--backend-mode=${(opts.backendModes ?? ["MountedFile"]).join(",")}`,
+    ...(opts.kubeconfig ? [`--kubeconfig=${opts.kubeconfig}`] : []),
   ];
   const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", ...opts.env };
   const peer = await spawnPeer("aws-iam-authenticator", opts.binary, args, { logFile: join(opts.dir, "aws-iam-authenticator.log"), env });
-  const caFile = join(stateDir, "cert.pem");
+  const caFile = opts.tls?.caPath ?? join(stateDir, "cert.pem");
   const url = `https://127.0.0.1:${port}/authenticate`;
   try {
     await waitHealthy(peer, port, caFile);
@@ -122,7 +138,7 @@ export function authenticatorConfig(opts: StartAwsIamAuthenticatorOptions, port:
       stateDir,
       generateKubeconfig: kubeconfigFile,
       partition: opts.partition ?? "aws",
-      backendMode: ["MountedFile"],
+      backendMode: opts.backendModes ?? ["MountedFile"],
       mapRoles: (opts.mapRoles ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
       mapUsers: (opts.mapUsers ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
       mapAccounts: opts.mapAccounts ?? [],

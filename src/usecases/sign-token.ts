@@ -30,6 +30,7 @@ export async function signToken(
       roleArn: input.roleArn,
       sessionName: input.sessionName || DEFAULT_SESSION_NAME,
       externalId: input.externalId,
+      env: io.env,
     });
   }
   const target = stsTarget(region, endpointOverride("sts", io.env));

@@ -1,9 +1,133 @@
-import { usageError } from "../../core/errors.js";
+/**
+ * `sandbox up|down|env|demo`: a background daemon owns the sandbox's processes (so they outlive
+ * `up` and die with `down`); the other subcommands read its state file.
+ */
+import { spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { EksAccessError } from "../../core/errors.js";
+import { clearState, defaultSandboxDir, isAlive, logFile, readState, runningSandbox, writeState } from "../../sandbox/state.js";
+import type { SandboxState } from "../../sandbox/sandbox.js";
 
-const notYet = async (_args?: unknown): Promise<string> => {
-  throw usageError("the sandbox is not available in this build", "see issue 4");
-};
-export const sandboxUp = notYet;
-export const sandboxDown = notYet;
-export const sandboxEnv = notYet;
-export const sandboxDemo = notYet;
+export interface SandboxArgs {
+  dir?: string | undefined;
+  keep?: boolean | undefined;
+}
+
+const dirOf = (a: SandboxArgs): string => resolve(a.dir ?? defaultSandboxDir());
+/** bin/eks-access (what kubectl and the daemon run) */
+const cliScript = (): string => resolve(process.argv[1] ?? "eks-access");
+const binDir = (): string => dirname(cliScript());
+
+const say = (line: string): void => void process.stderr.write(`${line}\n`);
+
+/** Polls (bounded) for a condition of the daemon; not a timing assertion, a readiness wait. */
+async function until<T>(probe: () => T | undefined, attempts: number, delayMs: number): Promise<T | undefined> {
+  for (let i = 0; i < attempts; i++) {
+    const v = probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, delayMs));
+  }
+  return undefined;
+}
+
+export async function sandboxUp(a: SandboxArgs): Promise<string> {
+  const dir = dirOf(a);
+  const running = runningSandbox(dir);
+  if (running) return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}) in ${dir}\n`;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  clearState(dir);
+  const log = openSync(logFile(dir), "w", 0o600);
+  const child = spawn(process.execPath, [cliScript(), "sandbox", "daemon", "--dir", dir], { detached: true, stdio: ["ignore", log, log], env: process.env });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid!;
+  say(`starting the sandbox in ${dir} (log: ${logFile(dir)})`);
+  let shown = 0;
+  const progress = (): void => {
+    const text = existsSync(logFile(dir)) ? readFileSync(logFile(dir), "utf8") : "";
+    const lines = text.split("\n").slice(0, -1);
+    for (const l of lines.slice(shown)) say(`  ${l}`);
+    shown = lines.length;
+  };
+  // first start may build the Kubernetes peers from source: allow up to 40 minutes
+  const state = await until(
+    () => {
+      progress();
+      const s = readState(dir);
+      if (s?.ready) return s;
+      if (!isAlive(pid)) throw new EksAccessError("internal", `the sandbox daemon exited during start-up`, { hint: `see ${logFile(dir)}` });
+      return undefined;
+    },
+    40 * 60 * 4,
+    250,
+  );
+  if (!state) throw new EksAccessError("internal", "the sandbox did not start", { hint: `see ${logFile(dir)}` });
+  return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
+}
+
+export async function sandboxDaemon(a: SandboxArgs): Promise<string> {
+  const dir = dirOf(a);
+  const { startSandbox } = await import("../../sandbox/sandbox.js");
+  const sandbox = await startSandbox({ dir, log: (l) => process.stdout.write(`${l}\n`) });
+  writeState(dir, sandbox.state);
+  process.stdout.write(`ready: cluster ${sandbox.state.clusterName} at ${sandbox.state.apiServer}\n`);
+  await new Promise<void>((resolveStop) => {
+    for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.once(sig, () => resolveStop());
+  });
+  process.stdout.write("stopping\n");
+  await sandbox.stop();
+  clearState(dir);
+  process.stdout.write("stopped\n");
+  return "";
+}
+
+export async function sandboxDown(a: SandboxArgs): Promise<string> {
+  const dir = dirOf(a);
+  const s = readState(dir);
+  if (!s || !isAlive(s.pid)) {
+    clearState(dir);
+    return `no sandbox running in ${dir}\n`;
+  }
+  process.kill(s.pid, "SIGTERM");
+  const gone = await until(() => (isAlive(s.pid) ? undefined : true), 600, 100);
+  if (!gone) throw new EksAccessError("internal", `the sandbox daemon (pid ${s.pid}) did not stop`, { hint: `kill it: kill ${s.pid}` });
+  clearState(dir);
+  return `sandbox stopped (${dir})\n`;
+}
+
+function requireRunning(dir: string): SandboxState {
+  const s = runningSandbox(dir);
+  if (!s) throw new EksAccessError("not-found", `no sandbox is running in ${dir}`, { hint: "start it: eks-access sandbox up" });
+  return s;
+}
+
+const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
+
+export async function sandboxEnv(a: SandboxArgs): Promise<string> {
+  const s = requireRunning(dirOf(a));
+  const { sandboxEnvironment, SANDBOX_UNSET } = await import("../../sandbox/sandbox.js");
+  const lines = [`# eks-access sandbox: cluster ${s.clusterName}, account ${s.accountId} (eval "$(eks-access sandbox env)")`];
+  lines.push(`unset ${SANDBOX_UNSET.join(" ")}`);
+  for (const [k, v] of sandboxEnvironment(s, binDir())) {
+    lines.push(k === "PATH" ? `export PATH=${shellQuote(binDir())}:"$PATH"` : `export ${k}=${shellQuote(v)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export async function sandboxDemo(a: SandboxArgs): Promise<string> {
+  const dir = dirOf(a);
+  let started = false;
+  if (!runningSandbox(dir)) {
+    say((await sandboxUp(a)).trim());
+    started = true;
+  }
+  const state = requireRunning(dir);
+  const { runDemo } = await import("../../sandbox/demo.js");
+  try {
+    await runDemo(state, { binDir: binDir(), cli: cliScript(), print: (l) => process.stdout.write(`${l}\n`) });
+  } finally {
+    if (started && !a.keep) say((await sandboxDown(a)).trim());
+  }
+  return started && !a.keep ? "(the sandbox was stopped again; keep it running with: eks-access sandbox demo --keep)\n" : "";
+}

@@ -1,0 +1,153 @@
+/**
+ * Seed 001 ("EKS authentication with IAM roles") run against the sandbox, step by step, with the
+ * equivalent AWS CLI / kubectl command printed before each step. IAM calls go through the sandbox's
+ * proxy and CA exactly as a user's would; kubectl runs `eks-access token` as its exec plugin.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { EksAccessError } from "../core/errors.js";
+import { httpClientConfig } from "../adapters/http.js";
+import { postTokenReview } from "../testenv/authenticator.js";
+import { SANDBOX_UNSET, sandboxEnvironment, type SandboxState } from "./sandbox.js";
+
+export interface DemoResult {
+  roleArn: string;
+  userArn: string;
+  whoami: { username: string; groups: string[] };
+  namespaces: string[];
+  unmappedError: string;
+}
+
+type Print = (line: string) => void;
+
+const USER = "kubedemy";
+const ROLE = "Kubedemy_EKS_KubernetesAdmin";
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(cmd, args, { env, encoding: "utf8", input: input ?? "" });
+  if (r.error) throw new EksAccessError("config", `cannot run ${cmd}: ${r.error.message}`, { hint: `install ${cmd} and make sure it is on PATH` });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function must(what: string, r: { status: number; stdout: string; stderr: string }): string {
+  if (r.status !== 0) throw new EksAccessError("internal", `${what} failed: ${r.stderr.trim().split("\n").pop()}`);
+  return r.stdout;
+}
+
+export async function runDemo(state: SandboxState, opts: { binDir: string; cli: string; print: Print }): Promise<DemoResult> {
+  const { print } = opts;
+  // This process becomes a sandbox user too (the SDK reads AWS_CONFIG_FILE etc. from process.env).
+  const env = process.env;
+  for (const [k, v] of sandboxEnvironment(state, opts.binDir)) env[k] = v;
+  for (const k of SANDBOX_UNSET) delete env[k];
+  const acct = state.accountId;
+  const eksAccess = (args: string[]): string => must(`eks-access ${args.join(" ")}`, sh(process.execPath, [opts.cli, ...args], env));
+  const kubectl = (args: string[], input?: string) => sh("kubectl", args, env, input);
+
+  // sandbox-admin is the account's admin (as the identity that created the cluster would be)
+  const adminCreds = await import("../adapters/credentials.js").then((m) => m.resolveCredentials({ profile: "sandbox-admin", env }));
+  const iam = new IAMClient({ region: state.region, credentials: adminCreds, ...httpClientConfig(env) });
+
+  print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct})`);
+  print("");
+  print(`[1/7] Create an IAM user and access key          aws iam create-user --user-name ${USER} && aws iam create-access-key --user-name ${USER}`);
+  await existingOk(iam.send(new CreateUserCommand({ UserName: USER, Tags: [{ Key: "owner", Value: "kubedemy" }] })));
+  const key = (await iam.send(new CreateAccessKeyCommand({ UserName: USER }))).AccessKey!;
+  const userArn = `arn:aws:iam::${acct}:user/${USER}`;
+  print(`      ${userArn} (key ${key.AccessKeyId})`);
+
+  print(`[2/7] Create the role admins assume              aws iam create-role --role-name ${ROLE} --assume-role-policy-document file://trust.json`);
+  const trust = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: userArn }, Action: "sts:AssumeRole" }] };
+  await existingOk(iam.send(new CreateRoleCommand({ RoleName: ROLE, AssumeRolePolicyDocument: JSON.stringify(trust) })));
+  const roleArn = (await iam.send(new GetRoleCommand({ RoleName: ROLE }))).Role!.Arn!;
+  print(`      ${roleArn}`);
+
+  print(`[3/7] Allow it eks:DescribeCluster              aws iam put-role-policy --role-name ${ROLE} --policy-name Describe_Cluster ...`);
+  const describe = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: state.clusterArn }] };
+  await iam.send(new PutRolePolicyCommand({ RoleName: ROLE, PolicyName: "Describe_Cluster", PolicyDocument: JSON.stringify(describe) }));
+
+  print(`[4/7] Map the role in kube-system/aws-auth       kubectl apply -f aws-auth.yaml   (as the cluster admin)`);
+  eksAccess(["kubeconfig", "add", "--name", state.clusterName, "--profile", "sandbox-admin", "--alias", "sandbox-admin", "--user-alias", "sandbox-admin"]);
+  const awsAuth = [
+    "apiVersion: v1",
+    "kind: ConfigMap",
+    "metadata:",
+    "  name: aws-auth",
+    "  namespace: kube-system",
+    "data:",
+    "  mapRoles: |",
+    `    - rolearn: ${roleArn}`,
+    "      username: admin:{{AccessKeyID}}:{{SessionName}}",
+    "      groups:",
+    "        - system:masters",
+    "",
+  ].join("\n");
+  for (const line of awsAuth.trimEnd().split("\n")) print(`      ${line}`);
+  must("kubectl apply aws-auth", kubectl(["--context", "sandbox-admin", "apply", "-f", "-"], awsAuth));
+
+  print(`[5/7] A profile that assumes the role            ~/.aws/config: [profile KubernetesAdmin] role_arn = ${roleArn}, source_profile = ${USER}`);
+  setIniSection(state.awsCredentialsFile, USER, { aws_access_key_id: key.AccessKeyId!, aws_secret_access_key: key.SecretAccessKey! });
+  setIniSection(state.awsConfigFile, `profile ${USER}`, { region: state.region });
+  setIniSection(state.awsConfigFile, "profile KubernetesAdmin", { role_arn: roleArn, source_profile: USER, role_session_name: USER, region: state.region });
+
+  // The authenticator picks aws-auth up through a watch; wait (bounded) until it maps the role.
+  await waitForMapping(state, () => JSON.parse(eksAccess(["token", "--cluster-name", state.clusterName, "--profile", "KubernetesAdmin", "--no-cache"])).status.token);
+
+  print(`[6/7] Write the kubeconfig entry                 eks-access kubeconfig add --name ${state.clusterName} --profile KubernetesAdmin`);
+  print(`      ${eksAccess(["kubeconfig", "add", "--name", state.clusterName, "--profile", "KubernetesAdmin", "--alias", "kubernetes-admin"]).trim()}`);
+
+  print("[7/7] Use the cluster through IAM                kubectl auth whoami && kubectl get ns");
+  const who = JSON.parse(must("kubectl auth whoami", kubectl(["auth", "whoami", "-o", "json"]))) as { status: { userInfo: { username: string; groups?: string[] } } };
+  const whoami = { username: who.status.userInfo.username, groups: who.status.userInfo.groups ?? [] };
+  print(`      Username ${whoami.username}`);
+  print(`      Groups   ${whoami.groups.join(", ")}`);
+  const ns = must("kubectl get ns", kubectl(["get", "ns", "-o", "name"]));
+  const namespaces = ns.trim().split("\n").map((l) => l.replace(/^namespace\//, ""));
+  print(`      namespaces: ${namespaces.join(" ")}`);
+
+  print("");
+  print(`And an identity that is not mapped (the user ${USER} itself, without the role) is refused:`);
+  eksAccess(["kubeconfig", "add", "--name", state.clusterName, "--profile", USER, "--alias", "unmapped", "--user-alias", "unmapped"]);
+  const denied = kubectl(["--context", "unmapped", "get", "ns"]);
+  if (denied.status === 0) throw new EksAccessError("internal", "the unmapped identity was let in");
+  const unmappedError = denied.stderr.trim().split("\n").pop() ?? "";
+  print(`      kubectl --context unmapped get ns  →  ${unmappedError}`);
+  must("kubectl config use-context", kubectl(["config", "use-context", "kubernetes-admin"]));
+  print("");
+  print(`Done. Try it yourself: eval "$(eks-access sandbox env)" && kubectl auth whoami`);
+  return { roleArn, userArn, whoami, namespaces, unmappedError };
+}
+
+async function waitForMapping(state: SandboxState, token: () => string): Promise<void> {
+  const webhook = { url: state.authenticatorUrl, caFile: state.authenticatorCaFile, version: "v1beta1" as const };
+  for (let i = 0; i < 100; i++) {
+    const r = await postTokenReview(webhook, token());
+    if (r.status.authenticated) return;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  throw new EksAccessError("internal", "aws-iam-authenticator did not pick up the aws-auth mapping", { hint: `see ${state.dir}/authenticator/aws-iam-authenticator.log` });
+}
+
+/** Re-running the demo on a sandbox that already has the user/role reuses them. */
+async function existingOk(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if ((err as { name?: string }).name !== "EntityAlreadyExistsException") throw err;
+  }
+}
+
+/** Replaces (or appends) one [section] of an AWS INI file, keeping the others (file stays 0600). */
+function setIniSection(file: string, section: string, values: Record<string, string>): void {
+  const text = readFileSync(file, "utf8");
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of text.split("\n")) {
+    const header = /^\s*\[([^\]]+)\]\s*$/.exec(line);
+    if (header) skipping = header[1]!.trim() === section;
+    if (!skipping && line !== "") kept.push(line);
+  }
+  kept.push(`[${section}]`, ...Object.entries(values).map(([k, v]) => `${k} = ${v}`));
+  writeFileSync(file, `${kept.join("\n")}\n`, { mode: 0o600 });
+}

@@ -1,0 +1,215 @@
+/**
+ * The local sandbox: an "AWS account + EKS cluster" on this machine, made of real parts.
+ *   moto_server (IAM, STS, EKS, ...) ← EKS front (real endpoint + CA in DescribeCluster)
+ *   STS verifier (presigned GetCallerIdentity, own SigV4 check, identities from moto)
+ *   AWS gateway (TLS for the real AWS host names, test CA) ← CONNECT proxy (HTTPS_PROXY)
+ *   etcd + kube-apiserver (RBAC, token webhook) → aws-iam-authenticator (MountedFile for the
+ *   sandbox admin, then the kube-system/aws-auth ConfigMap, as on EKS)
+ * Everything listens on 127.0.0.1; state lives under one directory.
+ */
+import { mkdir, writeFile, chmod } from "node:fs/promises";
+import { join } from "node:path";
+import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand } from "@aws-sdk/client-iam";
+import { EKSClient, CreateClusterCommand } from "@aws-sdk/client-eks";
+import { startMoto } from "../testenv/moto.js";
+import { startStsVerifier } from "../testenv/sts-verifier.js";
+import { startEksFront } from "../testenv/eks-front.js";
+import { createTestCa, issueLeafCertificate } from "../testenv/tls.js";
+import { startConnectProxy } from "../testenv/connect-proxy.js";
+import { sandboxAwsHosts, startAwsGateway } from "../testenv/aws-gateway.js";
+import { locatePeers } from "../testenv/peers.js";
+import { startKube } from "../testenv/kube.js";
+import { startAwsIamAuthenticator } from "../testenv/authenticator.js";
+import { freePort } from "../testenv/net.js";
+
+export const SANDBOX_ACCOUNT = "123456789012";
+
+export interface SandboxState {
+  version: 1;
+  pid: number;
+  ready: boolean;
+  dir: string;
+  region: string;
+  clusterName: string;
+  clusterArn: string;
+  accountId: string;
+  /** HTTPS_PROXY value: the loopback CONNECT proxy that reaches the sandbox's AWS host names */
+  proxyUrl: string;
+  /** PEM of the sandbox test CA (AWS_CA_BUNDLE / SSL_CERT_FILE) */
+  caFile: string;
+  motoUrl: string;
+  apiServer: string;
+  /** static system:masters kubeconfig, for setting the cluster up (not IAM) */
+  adminKubeconfig: string;
+  authenticatorUrl: string;
+  authenticatorCaFile: string;
+  /** AWS config/credentials files of the sandbox (profile sandbox-admin) */
+  awsConfigFile: string;
+  awsCredentialsFile: string;
+  /** the kubeconfig `sandbox env` points KUBECONFIG at */
+  kubeconfig: string;
+  adminUserArn: string;
+  startedAt: string;
+  startupMs: number;
+}
+
+export interface Sandbox {
+  state: SandboxState;
+  stop(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  dir: string;
+  region?: string;
+  clusterName?: string;
+  log?: (line: string) => void;
+}
+
+const STATIC = { accessKeyId: "sandbox-setup", secretAccessKey: "sandbox-setup" };
+
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const t0 = Date.now();
+  const region = opts.region ?? "us-west-2";
+  const clusterName = opts.clusterName ?? "sandbox";
+  const log = opts.log ?? (() => {});
+  const dir = opts.dir;
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async (): Promise<void> => {
+    for (const s of stops.reverse()) {
+      try {
+        await s();
+      } catch {
+        /* keep stopping the rest */
+      }
+    }
+  };
+  try {
+    log("locating the Kubernetes peers (first run builds them from Go modules: several minutes)");
+    const peers = await locatePeers({ build: true, log: (l) => log(`  ${l}`) });
+
+    log("starting moto_server (AWS emulation)");
+    const moto = await startMoto();
+    stops.push(() => moto.stop());
+    const verifier = await startStsVerifier({ motoUrl: moto.url });
+    stops.push(() => verifier.stop());
+    const front = await startEksFront({ motoUrl: moto.url });
+    stops.push(() => front.stop());
+
+    log("creating the sandbox CA and the AWS endpoints' certificates");
+    const ca = await createTestCa(join(dir, "pki"), { name: "sandbox-ca", commonName: "eks-access sandbox CA" });
+    const awsLeaf = await issueLeafCertificate(ca, { name: "aws-endpoints", dnsNames: sandboxAwsHosts(region), days: 30 });
+    const authLeaf = await issueLeafCertificate(ca, { name: "authenticator", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], days: 30 });
+    const gateway = await startAwsGateway({ tls: { cert: awsLeaf.certPem, key: awsLeaf.keyPem }, verifierUrl: verifier.url, awsUrl: front.url });
+    stops.push(() => gateway.stop());
+    const routes = Object.fromEntries(sandboxAwsHosts(region).map((h) => [`${h}:443`, gateway.port]));
+    const proxy = await startConnectProxy({ routes });
+    stops.push(() => proxy.stop());
+
+    log("starting etcd and kube-apiserver");
+    const authPort = await freePort();
+    const authenticatorUrl = `https://127.0.0.1:${authPort}/authenticate`;
+    const kube = await startKube({
+      dir: join(dir, "kube"),
+      peers,
+      webhook: { url: authenticatorUrl, caFile: ca.certPath, version: "v1beta1", cacheTtl: "0s" },
+      log: (l) => log(`  ${l}`),
+    });
+    stops.push(() => kube.stop());
+
+    log("registering the account's IAM admin and the EKS cluster in the AWS emulation");
+    const iam = new IAMClient({ region, endpoint: moto.url, credentials: STATIC });
+    await iam.send(new CreateUserCommand({ UserName: "sandbox-admin" }));
+    const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "sandbox-admin" }))).AccessKey!;
+    const adminUserArn = `arn:aws:iam::${SANDBOX_ACCOUNT}:user/sandbox-admin`;
+    const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
+    const clusterRole = await iam.send(new CreateRoleCommand({ RoleName: "eks-sandbox-cluster-role", AssumeRolePolicyDocument: trust }));
+    front.setCluster(clusterName, { endpoint: kube.server, caData: kube.caData });
+    const eks = new EKSClient({ region, endpoint: front.url, credentials: STATIC });
+    const created = await eks.send(
+      new CreateClusterCommand({ name: clusterName, roleArn: clusterRole.Role!.Arn!, resourcesVpcConfig: { subnetIds: ["subnet-sandbox"] } }),
+    );
+
+    log("starting aws-iam-authenticator (sandbox admin from its config, everyone else from aws-auth)");
+    const authenticator = await startAwsIamAuthenticator({
+      dir: join(dir, "authenticator"),
+      binary: peers.awsIamAuthenticator,
+      clusterId: clusterName,
+      port: authPort,
+      tls: { certPath: authLeaf.certPath, keyPath: authLeaf.keyPath, caPath: ca.certPath },
+      backendModes: ["MountedFile", "EKSConfigMap"],
+      kubeconfig: kube.adminKubeconfig,
+      mapUsers: [{ userarn: adminUserArn, username: "sandbox-admin", groups: ["system:masters"] }],
+      env: { HTTPS_PROXY: proxy.url, SSL_CERT_FILE: ca.certPath, NO_PROXY: "127.0.0.1,localhost" },
+      log: (l) => log(`  ${l}`),
+    });
+    stops.push(() => authenticator.stop());
+
+    const awsDir = join(dir, "aws");
+    await mkdir(awsDir, { recursive: true, mode: 0o700 });
+    const awsConfigFile = join(awsDir, "config");
+    const awsCredentialsFile = join(awsDir, "credentials");
+    await writeFile(awsConfigFile, `[profile sandbox-admin]\nregion = ${region}\n`, { mode: 0o600 });
+    await writeFile(awsCredentialsFile, `[sandbox-admin]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`, { mode: 0o600 });
+    await chmod(awsCredentialsFile, 0o600);
+
+    const state: SandboxState = {
+      version: 1,
+      pid: process.pid,
+      ready: true,
+      dir,
+      region,
+      clusterName,
+      clusterArn: created.cluster!.arn!,
+      accountId: SANDBOX_ACCOUNT,
+      proxyUrl: proxy.url,
+      caFile: ca.certPath,
+      motoUrl: moto.url,
+      apiServer: kube.server,
+      adminKubeconfig: kube.adminKubeconfig,
+      authenticatorUrl,
+      authenticatorCaFile: ca.certPath,
+      awsConfigFile,
+      awsCredentialsFile,
+      kubeconfig: join(dir, "kubeconfig"),
+      adminUserArn,
+      startedAt: new Date(t0).toISOString(),
+      startupMs: Date.now() - t0,
+    };
+    return { state, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** The environment that points aws, eks-access and kubectl at a running sandbox (no secret in it). */
+export function sandboxEnvironment(state: SandboxState, binDir: string): Array<[string, string]> {
+  return [
+    ["AWS_CONFIG_FILE", state.awsConfigFile],
+    ["AWS_SHARED_CREDENTIALS_FILE", state.awsCredentialsFile],
+    ["AWS_PROFILE", "sandbox-admin"],
+    ["AWS_REGION", state.region],
+    ["AWS_DEFAULT_REGION", state.region],
+    ["HTTPS_PROXY", state.proxyUrl],
+    ["NO_PROXY", "127.0.0.1,localhost"],
+    ["AWS_CA_BUNDLE", state.caFile],
+    ["KUBECONFIG", state.kubeconfig],
+    ["EKS_ACCESS_CACHE_DIR", join(state.dir, "token-cache")],
+    ["PATH", `${binDir}:${process.env["PATH"] ?? ""}`],
+  ];
+}
+
+/** Variables that would send AWS calls elsewhere or pick other credentials: unset by `sandbox env`. */
+export const SANDBOX_UNSET = [
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_ENDPOINT_URL",
+  "AWS_ENDPOINT_URL_STS",
+  "AWS_ENDPOINT_URL_IAM",
+  "AWS_ENDPOINT_URL_EKS",
+  "AWS_DEFAULT_PROFILE",
+  "https_proxy",
+  "no_proxy",
+];
