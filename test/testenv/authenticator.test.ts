@@ -3,9 +3,8 @@
  * start-up, TLS /healthz with its self-generated certificate, the generated webhook kubeconfig, the
  * static mapping it loaded, refusal of malformed tokens — directly and behind a real kube-apiserver.
  *
- * Tokens that it accepts need an STS that answers presigned GetCallerIdentity (the local STS
- * verifier, not written yet): that integration test is the `todo` at the end, to be written with
- * startKubeWithAwsIamAuthenticator(...) + postTokenReview(...) and env HTTPS_PROXY / SSL_CERT_FILE.
+ * Tokens it accepts (real ones, verified through the local STS verifier) are tested in
+ * test/e2e/authenticator-peer.test.ts and, behind kube-apiserver, in test/e2e/sandbox.test.ts.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -142,6 +141,4 @@ describe("startKubeWithAwsIamAuthenticator: the authenticator as kube-apiserver'
     const log = await readFile(env.authenticator.process.logFile, "utf8");
     assert.match(log, /access denied/);
   });
-
-  test.todo("a real token signed for the cluster id maps to its username and groups (needs the local STS verifier)");
 });
