@@ -115,7 +115,7 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
   print(`      kubectl --context unmapped get ns  →  ${unmappedError}`);
   must("kubectl config use-context", kubectl(["config", "use-context", "kubernetes-admin"]));
   print("");
-  print(`Done. Try it yourself: eval "$(eks-access sandbox env)" && kubectl auth whoami`);
+  print(`Done. Try it yourself: eks-access sandbox up; eval "$(eks-access sandbox env)"; kubectl auth whoami`);
   return { roleArn, userArn, whoami, namespaces, unmappedError };
 }
 
