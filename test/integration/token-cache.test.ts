@@ -43,10 +43,10 @@ test("directory is 0700 and entries 0600, holding only the token and its expiry"
     assert.equal(statSync(s.dir).mode & 0o777, 0o700);
     const [name, ...rest] = files(s.dir);
     assert.equal(rest.length, 0);
-    assert.match(name!, /^[0-9a-f]{64}\.json$/);
+    assert.match(name!, /^[0-9a-f]{32}\.json$/);
     assert.equal(statSync(join(s.dir, name!)).mode & 0o777, 0o600);
     const entry = JSON.parse(readFileSync(join(s.dir, name!), "utf8"));
-    assert.deepEqual(Object.keys(entry).sort(), ["expirationTimestamp", "expiresAt", "token", "v"]);
+    assert.deepEqual(Object.keys(entry).sort(), ["expirationTimestamp", "expiresAt", "key", "token", "v"]);
     assert.doesNotMatch(readFileSync(join(s.dir, name!), "utf8"), /wJalrXUtnFEMI/, "no secret key in the cache");
     assert.equal(r.stderr, "");
   } finally {
@@ -85,7 +85,8 @@ function plantAndCheck(mutate: (file: string) => void, why: string): void {
     const first = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:00:00" });
     const [name] = files(s.dir);
     const file = join(s.dir, name!);
-    const planted = { v: 1, token: "k8s-aws-v1.planted", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: Date.parse("2099-01-01T00:00:00Z") };
+    const key = JSON.parse(readFileSync(file, "utf8")).key;
+    const planted = { v: 2, key, token: "k8s-aws-v1.planted", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: Date.parse("2099-01-01T00:00:00Z") };
     writeFileSync(file, JSON.stringify(planted));
     mutate(file);
     const r = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:01:00" });
@@ -107,7 +108,8 @@ test("control: a well-formed own 0600 entry is trusted", () => {
     runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:00:00" });
     const [name] = files(s.dir);
     const file = join(s.dir, name!);
-    writeFileSync(file, JSON.stringify({ v: 1, token: "k8s-aws-v1.planted", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: Date.parse("2099-01-01T00:00:00Z") }), { mode: 0o600 });
+    const key = JSON.parse(readFileSync(file, "utf8")).key;
+    writeFileSync(file, JSON.stringify({ v: 2, key, token: "k8s-aws-v1.planted", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: Date.parse("2099-01-01T00:00:00Z") }), { mode: 0o600 });
     const r = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:01:00" });
     assert.equal(tokenOf(r.stdout), "k8s-aws-v1.planted");
   } finally {
@@ -119,7 +121,9 @@ test("a world-readable cache file is ignored and replaced", () => plantAndCheck(
 test("a group-writable cache file is ignored and replaced", () => plantAndCheck((f) => chmodSync(f, 0o620), "group-writable"));
 test("a corrupt cache file is ignored and replaced", () => plantAndCheck((f) => writeFileSync(f, "{not json", { mode: 0o600 }), "corrupt"));
 test("a cache file of another shape is ignored and replaced", () =>
-  plantAndCheck((f) => writeFileSync(f, JSON.stringify({ v: 1, token: "k8s-aws-v1.x", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: 1 }), { mode: 0o600 }), "inconsistent"));
+  plantAndCheck((f) => writeFileSync(f, JSON.stringify({ v: 2, key: JSON.parse(readFileSync(f, "utf8")).key, token: "k8s-aws-v1.x", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: 1 }), { mode: 0o600 }), "inconsistent"));
+test("an entry written for another key under this name is ignored and replaced", () =>
+  plantAndCheck((f) => writeFileSync(f, JSON.stringify({ v: 2, key: "another key", token: "k8s-aws-v1.planted", expirationTimestamp: "2099-01-01T00:00:00Z", expiresAt: Date.parse("2099-01-01T00:00:00Z") }), { mode: 0o600 }), "foreign key"));
 test("a foreign-owned cache file is ignored and replaced", { skip: process.getuid?.() !== 0 ? "needs root to chown" : false }, () =>
   plantAndCheck((f) => {
     chmodSync(f, 0o600);

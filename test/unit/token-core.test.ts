@@ -4,7 +4,7 @@ import { assemblePresignedUrl, decodeToken, encodeToken, formatTimestamp, rfc398
 import { stsTarget, partitionOf } from "../../src/core/sts-endpoint.js";
 import { discoverApiVersion, renderExecCredential, V1, V1ALPHA1, V1BETA1 } from "../../src/core/exec-credential.js";
 import { presignToken } from "../../src/adapters/token-signer.js";
-import { canonicalCacheKey, isReusable, parseCachedToken, REUSE_MARGIN_MS } from "../../src/core/token-cache-key.js";
+import { cacheFileName, canonicalCacheKey, isReusable, parseCachedToken, REUSE_MARGIN_MS } from "../../src/core/token-cache-key.js";
 
 test("aws-iam-authenticator TestGetWithSTS vector: same signature from our signer", async () => {
   // pkg/token/token_test.go: static credentials (no session token), us-west-2, test-cluster, 1682640000.
@@ -93,11 +93,20 @@ test("cache key: order-independent selectors, empty values ignored, any input ch
   assert.ok(!keys.has(canonicalCacheKey(base)));
 });
 
-test("cached entries: validated shape, reuse margin", () => {
-  const good = { v: 1, token: "k8s-aws-v1.x", expirationTimestamp: "2024-01-01T10:14:00Z", expiresAt: Date.parse("2024-01-01T10:14:00Z") };
-  assert.ok(parseCachedToken(good));
-  for (const bad of [null, 3, {}, { ...good, v: 2 }, { ...good, token: "x" }, { ...good, expiresAt: 5 }, { ...good, expiresAt: "1" }]) assert.equal(parseCachedToken(bad), undefined);
-  const e = parseCachedToken(good)!;
+test("cached entries: validated shape, exact key, reuse margin", () => {
+  const good = { v: 2, key: "K", token: "k8s-aws-v1.x", expirationTimestamp: "2024-01-01T10:14:00Z", expiresAt: Date.parse("2024-01-01T10:14:00Z") };
+  assert.ok(parseCachedToken(good, "K"));
+  assert.equal(parseCachedToken(good, "K2"), undefined, "an entry written for another key (a hash collision) is a miss");
+  for (const bad of [null, 3, {}, { ...good, v: 1 }, { ...good, token: "x" }, { ...good, expiresAt: 5 }, { ...good, expiresAt: "1" }]) assert.equal(parseCachedToken(bad, "K"), undefined);
+  const e = parseCachedToken(good, "K")!;
   assert.equal(isReusable(e, e.expiresAt - REUSE_MARGIN_MS), true);
   assert.equal(isReusable(e, e.expiresAt - REUSE_MARGIN_MS + 1), false);
+});
+
+test("cache file names: 128-bit hex, stable, spread", () => {
+  assert.match(cacheFileName("x"), /^[0-9a-f]{32}\.json$/);
+  assert.equal(cacheFileName("same"), cacheFileName("same"));
+  const names = new Set(Array.from({ length: 5000 }, (_, i) => cacheFileName(`{"clusterName":"c${i}"}`)));
+  assert.equal(names.size, 5000);
+  assert.notEqual(cacheFileName("ab"), cacheFileName("ba"));
 });
