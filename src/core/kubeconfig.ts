@@ -6,7 +6,7 @@
  * skeleton; the top-level keys have fixed types; an entry with the same name is replaced in place,
  * else appended; the context is named by the alias or the user name; current-context is set.
  */
-import { Document, isMap, isSeq, isScalar, parseDocument, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
+import { Document, isMap, isSeq, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
 import { EksAccessError } from "./errors.js";
 
 export const EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1";
@@ -151,7 +151,10 @@ export function parseKubeconfig(text: string, path: string): Document {
 function seqOf(doc: Document, key: string): YAMLSeq {
   const top = doc.contents as YAMLMap;
   const node = top.get(key, true);
-  if (isSeq(node)) return node;
+  if (isSeq(node)) {
+    node.flow = false; // an empty `users: []` grows into a block list, as kubectl and the AWS CLI write it
+    return node;
+  }
   const seq = new YAMLSeq();
   top.set(key, seq);
   return seq;
@@ -184,7 +187,7 @@ export function insertClusterUserPair(doc: Document, cluster: ClusterEntry, user
   upsert(doc, "clusters", cluster);
   upsert(doc, "users", user);
   upsert(doc, "contexts", context);
-  (doc.contents as YAMLMap).set("current-context", context.name);
+  (doc.contents as YAMLMap).set("current-context", new Scalar(context.name)); // plain style, not the old '' quotes
   return context;
 }
 

@@ -199,3 +199,50 @@ test("--exec eks-access entry and --exec-profile", () => {
   assert.match(text, /args:\n {6}- token\n {6}- --cluster-name\n {6}- demo\n {6}- --region\n {6}- us-west-2\n {6}- --output\n {6}- json\n {6}- --role-arn\n {6}- arn:aws:iam::123456789012:role\/R\n/);
   assert.match(text, /name: AWS_PROFILE\n {8}value: readonly/);
 });
+
+/**
+ * The categories of the AWS CLI's own fixtures (tests/functional/eks/testdata), written afresh:
+ * every valid variant must give the AWS CLI's bytes; every invalid one must fail on both sides and
+ * leave the file as it was.
+ */
+const EXISTING_USER = `- name: ${ARN}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1alpha1\n      args:\n      - token\n      - -i\n      - demo\n      command: aws-iam-authenticator\n`;
+const validVariants: Record<string, string> = {
+  "keys in another order": `users: []\nkind: Config\nclusters: []\ncurrent-context: ''\ncontexts: []\npreferences: {}\napiVersion: v1\n`,
+  "null sections": `apiVersion: v1\nclusters: null\ncontexts: null\ncurrent-context: null\nkind: Config\npreferences: {}\nusers: null\n`,
+  "no clusters, contexts, users or current-context keys": `apiVersion: v1\nkind: Config\npreferences: {}\n`,
+  "a cluster entry without its cluster field": `apiVersion: v1\nclusters:\n- name: ${ARN}\ncontexts: []\ncurrent-context: ''\nkind: Config\npreferences: {}\nusers: []\n`,
+  "a context entry without its context field": `apiVersion: v1\nclusters: []\ncontexts:\n- name: ${ARN}\ncurrent-context: ''\nkind: Config\npreferences: {}\nusers: []\n`,
+  "an old v1alpha1 aws-iam-authenticator user is replaced": `apiVersion: v1\nclusters: []\ncontexts: []\ncurrent-context: ''\nkind: Config\npreferences: {}\nusers:\n${EXISTING_USER}`,
+  "entries of other clusters kept in order": `apiVersion: v1\nclusters:\n- cluster:\n    server: https://a\n  name: a\n- cluster:\n    server: https://b\n  name: b\ncontexts: []\ncurrent-context: a\nkind: Config\npreferences:\n  colors: true\nusers: []\n`,
+};
+for (const [what, content] of Object.entries(validVariants)) {
+  test(`AWS CLI fixture category, valid: ${what}`, () => {
+    const { aws, ours } = both(["--name", "demo", "--kubeconfig", "{dir}/kc"], { kc: content });
+    assert.equal(aws.status, 0, aws.stderr);
+    assert.equal(ours.status, 0, ours.stderr);
+    assert.equal(ours.stdout, aws.stdout);
+    assert.equal(ours.files["kc"], aws.files["kc"]);
+  });
+}
+
+const invalidVariants: Record<string, string> = {
+  "plain text (a YAML string)": "This is not a yaml file.\nIt is text that parses as a YAML string.\n",
+  "clusters is a string": "apiVersion: v1\nclusters: not-a-list\n",
+  "contexts is a string": "apiVersion: v1\ncontexts: not-a-list\n",
+  "users is a string": "apiVersion: v1\nusers: not-a-list\n",
+  "a cluster entry is a string": "apiVersion: v1\nclusters:\n- just-a-name\n",
+  "a context entry is a string": "apiVersion: v1\ncontexts:\n- just-a-name\n",
+  "a user entry is a string": "apiVersion: v1\nusers:\n- just-a-name\n",
+  "unparsable YAML": "apiVersion: v1\nclusters: [\n  - {\n",
+  "preferences is a list": "apiVersion: v1\npreferences: []\n",
+};
+for (const [what, content] of Object.entries(invalidVariants)) {
+  test(`AWS CLI fixture category, invalid: ${what}`, () => {
+    const { aws, ours } = both(["--name", "demo", "--kubeconfig", "{dir}/kc"], { kc: content });
+    assert.notEqual(aws.status, 0, "the AWS CLI refuses it");
+    assert.equal(ours.status, 1);
+    assert.match(ours.stderr, /^eks-access: error: kubeconfig \{dir\}\/kc is not valid: .+; fix or move the file \(nothing was written\), or choose another with --kubeconfig\n$/);
+    assert.equal(ours.files["kc"], content);
+    assert.equal(aws.files["kc"], content);
+  });
+}
