@@ -114,7 +114,9 @@ export async function runCli(argv: string[]): Promise<number> {
     .completion("completion", "Print a bash/zsh completion script: eks-access completion >> ~/.bashrc")
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      failure = err ?? usageError(msg ?? "invalid arguments", "see eks-access --help");
+      // must throw: a fail handler that returns lets yargs go on to run the command's handler
+      failure = err ?? usageError((msg ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), "see eks-access --help");
+      throw failure;
     })
     .help();
   tokenCommand(app);

@@ -1,0 +1,35 @@
+/** Usage errors: one line naming the problem and where to look, exit 2, no work done. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { baseEnv, runCli } from "../helpers.js";
+
+const cases: Array<[string[], RegExp]> = [
+  [["kubeconfig", "add"], /Missing required argument: name/],
+  [["kubeconfig", "add", "--name", "x", "--exec", "kubectl"], /Invalid values:|Argument: exec/],
+  [["kubeconfig"], /choose a kubeconfig subcommand: add/],
+  [["sandbox"], /choose a sandbox subcommand: up, down, env, demo/],
+  [["whoami", "-o", "yaml"], /Invalid values/],
+  [["no-such-command"], /Unknown argument: no-such-command/],
+  [[], /choose a command/],
+];
+
+for (const [args, message] of cases) {
+  test(`usage error: eks-access ${args.join(" ")}`, () => {
+    // credentials present: a handler that ran anyway would get further and fail differently
+    const r = runCli(args, { env: baseEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x", AWS_DEFAULT_REGION: "us-west-2", AWS_ENDPOINT_URL: "http://127.0.0.1:9" }) });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^eks-access: error: .*; see eks-access --help\n$/);
+    assert.match(r.stderr, message);
+  });
+}
+
+test("--help and --version answer on stdout with exit 0", () => {
+  for (const args of [["--help"], ["token", "--help"], ["kubeconfig", "add", "--help"], ["sandbox", "--help"], ["--version"]]) {
+    const r = runCli(args, { env: baseEnv() });
+    assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+    assert.ok(r.stdout.length > 0);
+  }
+  assert.match(runCli(["token", "--help"], { env: baseEnv() }).stdout, /--cluster-name[\s\S]*--no-cache[\s\S]*Tokens are cached/);
+  assert.match(runCli(["completion"], { env: baseEnv() }).stdout, /eks-access-completions/);
+});
