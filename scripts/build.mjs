@@ -1,7 +1,7 @@
-// Bundles the CLI with esbuild in three parts:
-//  - dist/main.cjs: the entry and the whole `token` path for environment credentials, CommonJS and
-//    self-contained: a cache hit runs only node:fs/util and the pure core; a miss evaluates the
-//    bundled SigV4 signer (lazily initialised) without starting Node's ESM loader;
+// Bundles the CLI with esbuild in four parts:
+//  - dist/main.cjs: the entry and the `token` cache-hit path, CommonJS and self-contained: a hit
+//    runs only node:fs/os/path and the pure core;
+//  - dist/sign.cjs: the cache-miss path (SigV4 signer), CommonJS, required only on a miss (no ESM loader);
 //  - dist/aws.js (+ chunks): the SDK credential chain and STS, for profiles/SSO/--role-arn;
 //  - dist/cli.js (+ chunks): every other command, with the AWS SDK split so each loads what it uses.
 // The parts are loaded with runtime import()s (src/parts.ts), so no part's code leaks into another.
@@ -29,8 +29,20 @@ const main = await build({
   outExtension: { ".js": ".cjs" },
   outdir: "dist",
   splitting: false,
-  define: { "import.meta.url": "__eksModuleUrl" },
-  banner: { js: "const __eksModuleUrl=require('node:url').pathToFileURL(__filename).href;" },
+  define: { "import.meta": "__eksMeta" },
+  // computed only when used: pathToFileURL at start-up would cost every call ~0.5 ms
+  banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
+});
+// The token cache-miss path (SigV4 signer), CommonJS too, required by main.cjs only on a miss.
+const sign = await build({
+  ...common,
+  format: "cjs",
+  entryPoints: { sign: "src/usecases/sign-token.ts" },
+  outExtension: { ".js": ".cjs" },
+  outdir: "dist",
+  splitting: false,
+  define: { "import.meta": "__eksMeta" },
+  banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
 });
 const rest = await build({
   ...common,
@@ -49,6 +61,6 @@ const aws = await build({
   chunkNames: "chunks/aws-[name]-[hash]",
   banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
 });
-writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, rest: rest.metafile, aws: aws.metafile }));
+writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, sign: sign.metafile, rest: rest.metafile, aws: aws.metafile }));
 const bytes = (m, f) => m.outputs[f]?.bytes ?? 0;
-console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token: cache hit + signing), aws.js, cli.js + chunks`);
+console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token cache hit), sign.cjs ${bytes(sign.metafile, "dist/sign.cjs")} bytes (cache miss), aws.js, cli.js + chunks`);

@@ -1,5 +1,6 @@
 /**
  * Loads the separately bundled parts that sit next to dist/main.cjs:
+ *   sign.cjs — the token cache-miss path (SigV4 presigning), CommonJS so a miss needs no ESM loader;
  *   cli.js  — the yargs application (every command but a `token` cache hit);
  *   aws.js  — the SDK credential chain and STS, needed only when environment credentials are not
  *             enough (profiles, SSO, --role-arn, ...).
@@ -12,6 +13,14 @@ type Parts = {
 };
 
 const SOURCES: Record<keyof Parts, string> = { cli: "./cli/app.js", aws: "./aws-part.js" };
+
+type Signer = typeof import("./usecases/sign-token.js");
+
+export async function loadSigner(): Promise<Signer> {
+  if (import.meta.url.endsWith(".ts")) return import(new URL("./usecases/sign-token.js", import.meta.url).href) as Promise<Signer>;
+  const { createRequire } = await import("node:module");
+  return createRequire(import.meta.url)("./sign.cjs") as Signer;
+}
 
 export function loadPart<K extends keyof Parts>(name: K): Promise<Parts[K]> {
   const bundled = !import.meta.url.endsWith(".ts");

@@ -8,7 +8,7 @@
  * Failures become one-line errors that say what to run (e.g. the exact `aws sso login`).
  */
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { EksAccessError } from "../core/errors.js";
+import { EksAccessError, mfaWithoutTerminal } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
 import { envCredentials } from "./env-credentials.js";
 import { httpClientConfig } from "./http.js";
@@ -29,11 +29,7 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
   }
   const profileName = opts.profile || opts.env["AWS_PROFILE"] || opts.env["AWS_DEFAULT_PROFILE"] || "default";
   const mfaCodeProvider = async (serial: string): Promise<string> => {
-    if (!opts.promptMfa) {
-      throw new EksAccessError("mfa-required", `profile "${profileName}" needs an MFA code (mfa_serial ${serial}) but no terminal is available to ask for it`, {
-        hint: "run the command from an interactive terminal (kubectl passes the terminal to eks-access), or use credentials that need no MFA",
-      });
-    }
+    if (!opts.promptMfa) throw mfaWithoutTerminal(profileName, serial);
     return opts.promptMfa(serial);
   };
   try {

@@ -2,26 +2,21 @@
  * The `token` fast path, run without the CLI framework: argv → TokenInput → getToken. On a cache
  * hit only node:fs/path/crypto/os/util and the pure core are loaded.
  */
-import { parseArgs } from "node:util";
 import { statSync, writeSync } from "node:fs";
-import { isatty } from "node:tty";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { usageError } from "../core/errors.js";
+import { mfaWithoutTerminal, usageError } from "../core/errors.js";
+import { parseFlags } from "../core/flags.js";
 import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
 import { FileTokenCache } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
+import { loadSigner } from "../parts.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function parseTokenArgs(args: string[], env: Env): TokenInput {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args, options: TOKEN_FLAGS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    throw usageError((err as Error).message.split("\n")[0]!, "see eks-access token --help");
-  }
+  const values: Record<string, string | boolean | undefined> = parseFlags(args, TOKEN_FLAGS, "token");
   const str = (k: keyof typeof TOKEN_FLAGS): string | undefined => {
     const v = values[k];
     return typeof v === "string" && v !== "" ? v : undefined;
@@ -46,10 +41,14 @@ export function parseTokenArgs(args: string[], env: Env): TokenInput {
 export const defaultCacheDir = (env: Env): string =>
   env["EKS_ACCESS_CACHE_DIR"] || join(env["HOME"] || homedir(), ".kube", "cache", "eks-access");
 
-/** Which version of a file this is, without reading it: inode, size and mtime ("-" when absent). */
-function fileVersion(path: string): string {
+/**
+ * Which version of a file this is, without reading it: inode, size and mtime ("-" when absent).
+ * Only regular files have versions: /dev/null's mtime moves whenever anything writes to it.
+ */
+export function fileVersion(path: string): string {
   try {
     const st = statSync(path);
+    if (!st.isFile()) return `special:${st.ino}`;
     return `${st.ino}:${st.size}:${st.mtimeMs}`;
   } catch {
     return "-";
@@ -71,7 +70,13 @@ export function tokenCacheKey(input: TokenInput, env: Env): string {
   });
 }
 
-async function promptMfa(serial: string): Promise<string> {
+/**
+ * Asks for an MFA code on the terminal (prompt on stderr: stdout belongs to kubectl). Only profiles
+ * with mfa_serial get here, so the terminal check (node:tty loads node:net) costs nobody else.
+ */
+async function promptMfa(serial: string, profile: string): Promise<string> {
+  const { isatty } = await import("node:tty");
+  if (!isatty(0)) throw mfaWithoutTerminal(profile, serial);
   const { createInterface } = await import("node:readline/promises");
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   try {
@@ -89,10 +94,8 @@ export async function runTokenCommand(args: string[], env: Env): Promise<number>
     cache: new FileTokenCache(defaultCacheDir(env), warn),
     cacheKey: (i) => tokenCacheKey(i, env),
     sign: async (i, now) => {
-      // bundled into dist/main.cjs but evaluated only on a cache miss
-      const { signToken } = await import("../usecases/sign-token.js");
-      const interactive = isatty(0); // not process.stdin: building that stream is costly
-      return signToken(i, now, { env, promptMfa: interactive ? promptMfa : undefined });
+      const { signToken } = await loadSigner();
+      return signToken(i, now, { env, promptMfa: (serial) => promptMfa(serial, i.profile || env["AWS_PROFILE"] || "default") });
     },
   });
   for (const w of out.warnings) writeAll(2, `${w}\n`);

@@ -46,3 +46,9 @@ export class EksAccessError extends Error {
 
 export const usageError = (message: string, hint?: string): EksAccessError =>
   new EksAccessError("usage", message, hint === undefined ? {} : { hint });
+
+/** A profile with mfa_serial, but no terminal to ask for the code on. */
+export const mfaWithoutTerminal = (profile: string, serial: string): EksAccessError =>
+  new EksAccessError("mfa-required", `profile "${profile}" needs an MFA code (mfa_serial ${serial}) but no terminal is available to ask for it`, {
+    hint: "run the command from an interactive terminal (kubectl passes the terminal to eks-access), or use credentials that need no MFA",
+  });

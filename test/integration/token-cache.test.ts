@@ -192,3 +192,15 @@ test("editing the AWS config file starts a new entry (profiles may now mean othe
     s.cleanup();
   }
 });
+
+test("AWS_CONFIG_FILE=/dev/null does not defeat the cache (its mtime moves with every write to it)", () => {
+  const s = setup({ AWS_CONFIG_FILE: "/dev/null", AWS_SHARED_CREDENTIALS_FILE: "/dev/null" });
+  try {
+    const a = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:00:00" });
+    writeFileSync("/dev/null", "touch");
+    const b = runCli(ARGS, { env: s.env, frozenAt: "2024-01-01 10:00:30" });
+    assert.equal(tokenOf(b.stdout), tokenOf(a.stdout));
+  } finally {
+    s.cleanup();
+  }
+});
