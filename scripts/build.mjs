@@ -22,45 +22,32 @@ const common = {
   logLevel: "warning",
 };
 // CommonJS starts measurably faster than an ES module in Node 20 (no ESM loader on the hit path).
-const main = await build({
+const commonJs = {
   ...common,
   format: "cjs",
-  entryPoints: { main: "src/cli/main.ts" },
   outExtension: { ".js": ".cjs" },
   outdir: "dist",
   splitting: false,
   define: { "import.meta": "__eksMeta" },
   // computed only when used: pathToFileURL at start-up would cost every call ~0.5 ms
   banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
-});
-// The token cache-miss path (SigV4 signer), CommonJS too, required by main.cjs only on a miss.
-const sign = await build({
-  ...common,
-  format: "cjs",
-  entryPoints: { sign: "src/usecases/sign-token.ts" },
-  outExtension: { ".js": ".cjs" },
-  outdir: "dist",
-  splitting: false,
-  define: { "import.meta": "__eksMeta" },
-  banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
-});
-const rest = await build({
-  ...common,
-  entryPoints: { cli: "src/cli/app.ts" },
-  outdir: "dist",
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
-  banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
-});
-// The SDK credential chain and STS, loaded by sign.js only when the environment is not enough.
-const aws = await build({
-  ...common,
-  entryPoints: { aws: "src/aws-part.ts" },
-  outdir: "dist",
-  splitting: true,
-  chunkNames: "chunks/aws-[name]-[hash]",
-  banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
-});
+};
+const main = await build({ ...commonJs, entryPoints: { main: "src/cli/main.ts" } });
+// The token cache-miss path (SigV4 signer), required by main.cjs only on a miss.
+const sign = await build({ ...commonJs, entryPoints: { sign: "src/usecases/sign-token.ts" } });
+// ES module parts with their own chunks; `require` provided for the SDK's CommonJS bits.
+const esmPart = (name, entry) =>
+  build({
+    ...common,
+    entryPoints: { [name]: entry },
+    outdir: "dist",
+    splitting: true,
+    chunkNames: `chunks/${name}-[name]-[hash]`,
+    banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
+  });
+const rest = await esmPart("cli", "src/cli/app.ts");
+// The SDK credential chain and STS, loaded by sign.cjs only when the environment is not enough.
+const aws = await esmPart("aws", "src/aws-part.ts");
 writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, sign: sign.metafile, rest: rest.metafile, aws: aws.metafile }));
 const bytes = (m, f) => m.outputs[f]?.bytes ?? 0;
 console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token cache hit), sign.cjs ${bytes(sign.metafile, "dist/sign.cjs")} bytes (cache miss), aws.js, cli.js + chunks`);

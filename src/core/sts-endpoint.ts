@@ -7,27 +7,21 @@ export interface StsTarget {
   signingRegion: string;
 }
 
-/** DNS suffix per partition, chosen from the region's prefix (as the SDK endpoint rulesets do). */
-export function dnsSuffix(region: string): string {
-  if (region.startsWith("cn-")) return "amazonaws.com.cn";
-  if (region.startsWith("us-isob-")) return "sc2s.sgov.gov";
-  if (region.startsWith("us-iso-")) return "c2s.ic.gov";
-  if (region.startsWith("eu-isoe-")) return "cloud.adc-e.uk";
-  if (region.startsWith("us-isof-")) return "csp.hci.ic.gov";
-  if (region.startsWith("eusc-")) return "amazonaws.eu";
-  return "amazonaws.com";
-}
+/** Partition and DNS suffix by region prefix, as the SDK endpoint rulesets have them (first match wins). */
+const PARTITIONS: ReadonlyArray<readonly [prefix: string, partition: string, dnsSuffix: string]> = [
+  ["cn-", "aws-cn", "amazonaws.com.cn"],
+  ["us-gov-", "aws-us-gov", "amazonaws.com"],
+  ["us-isob-", "aws-iso-b", "sc2s.sgov.gov"],
+  ["us-iso-", "aws-iso", "c2s.ic.gov"],
+  ["eu-isoe-", "aws-iso-e", "cloud.adc-e.uk"],
+  ["us-isof-", "aws-iso-f", "csp.hci.ic.gov"],
+  ["eusc-", "aws-eusc", "amazonaws.eu"],
+];
 
-export function partitionOf(region: string): string {
-  if (region.startsWith("cn-")) return "aws-cn";
-  if (region.startsWith("us-gov-")) return "aws-us-gov";
-  if (region.startsWith("us-isob-")) return "aws-iso-b";
-  if (region.startsWith("us-iso-")) return "aws-iso";
-  if (region.startsWith("eu-isoe-")) return "aws-iso-e";
-  if (region.startsWith("us-isof-")) return "aws-iso-f";
-  if (region.startsWith("eusc-")) return "aws-eusc";
-  return "aws";
-}
+const partitionEntry = (region: string) => PARTITIONS.find(([prefix]) => region.startsWith(prefix));
+
+export const dnsSuffix = (region: string): string => partitionEntry(region)?.[2] ?? "amazonaws.com";
+export const partitionOf = (region: string): string => partitionEntry(region)?.[1] ?? "aws";
 
 /**
  * Regional STS always (as AWS CLI v2 and the SDKs do); the global endpoint only when no region is

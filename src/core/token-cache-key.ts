@@ -5,7 +5,8 @@
  * belong to exactly one access key id), and the AWS config files by a stat fingerprint, so any
  * edit to them starts a new entry.
  */
-export interface TokenCacheKeyInput {
+/** What a token is asked for: the command-line inputs that select cluster, identity and region. */
+export interface TokenRequest {
   clusterName?: string | undefined;
   clusterId?: string | undefined;
   region?: string | undefined;
@@ -13,6 +14,9 @@ export interface TokenCacheKeyInput {
   roleArn?: string | undefined;
   externalId?: string | undefined;
   sessionName?: string | undefined;
+}
+
+export interface TokenCacheKeyInput extends TokenRequest {
   /** environment variables that select region, profile, endpoint or credential source (values as-is, secrets excluded) */
   selectors: Record<string, string | undefined>;
   /** AWS_ACCESS_KEY_ID when credentials come from the environment */

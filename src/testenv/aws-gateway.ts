@@ -9,7 +9,7 @@
  */
 import { createServer, type Server } from "node:https";
 import { request, type IncomingMessage, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { listenOnLoopback } from "./net.js";
 
 export interface AwsGatewayOptions {
   tls: { cert: string; key: string };
@@ -70,23 +70,6 @@ export async function startAwsGateway(opts: AwsGatewayOptions): Promise<AwsGatew
     if (host.startsWith("portal.sso.") && opts.ssoPortalUrl) return forward(opts.ssoPortalUrl, req, res);
     return forward(opts.awsUrl, req, res);
   });
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const addr = server.address();
-  if (addr === null || typeof addr === "string") throw new Error("aws gateway: no port");
-  return {
-    port: addr.port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  const { port, stop } = await listenOnLoopback(server, "aws gateway");
+  return { port, stop };
 }

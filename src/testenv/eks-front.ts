@@ -14,7 +14,7 @@
  * The front never logs, neither requests nor secrets.
  */
 import { request as httpRequest, Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { listenOnLoopback } from "./net.js";
 
 export interface EksFrontCluster {
   /** The kube-apiserver URL put into `cluster.endpoint`, e.g. https://127.0.0.1:6443 */
@@ -196,33 +196,14 @@ export async function startEksFront(opts: EksFrontOptions): Promise<EksFront> {
 
   const agent = new Agent({ keepAlive: false });
   const server: Server = createServer((req, res) => forward(req, res, moto, agent, clusters));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("eks front: could not read the bound port");
-
-  let stopped: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopped ??= new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-      agent.destroy();
-    });
-    return stopped;
+  const listening = await listenOnLoopback(server, "eks front");
+  const stop = async (): Promise<void> => {
+    await listening.stop();
+    agent.destroy();
   };
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    url: `http://127.0.0.1:${listening.port}`,
+    port: listening.port,
     setCluster: (name, c) => void clusters.set(name, validateCluster(name, c)),
     stop,
   };

@@ -33,3 +33,41 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, attem
   const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
   throw new Error(`${what} did not become ready${detail}`);
 }
+
+import type { Server } from "node:net";
+
+export interface Listening {
+  port: number;
+  /** Closes the server and destroys open connections; idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1 at a free port (port 0, read back: no race), tracking connections so that
+ * stop() ends keep-alive sockets too instead of waiting for them.
+ */
+export async function listenOnLoopback(server: Server, what: string): Promise<Listening> {
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error(`${what}: could not read the bound port`);
+  let stopped: Promise<void> | undefined;
+  return {
+    port: address.port,
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      })),
+  };
+}

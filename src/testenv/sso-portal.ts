@@ -18,7 +18,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { Socket } from "node:net";
+import { listenOnLoopback } from "./net.js";
 import { motoState, type MotoIamRole } from "./moto.js";
 import { ALGORITHM, buildCanonicalRequest, computeSignature, credentialScope, formatAmzDate, sha256Hex } from "./sigv4-verify.js";
 
@@ -291,31 +291,13 @@ export async function startSsoPortal(opts: SsoPortalOptions): Promise<SsoPortal>
   const grants: Grants = new Map(Object.entries(opts.accessTokens));
   const calls: SsoPortalCall[] = [];
   const server: Server = createServer((req, res) => void handle(req, res, opts, grants, calls));
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("sso portal: could not read the bound port");
-  let stopped: Promise<void> | undefined;
+  const { port, stop } = await listenOnLoopback(server, "sso portal");
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    url: `http://127.0.0.1:${port}`,
+    port,
     calls,
     setAccessToken: (token, grant) => void grants.set(token, grant),
     revokeAccessToken: (token) => void grants.delete(token),
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      })),
+    stop,
   };
 }

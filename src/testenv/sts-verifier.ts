@@ -10,7 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { Socket } from "node:net";
+import { listenOnLoopback } from "./net.js";
 import { accountIdFromAccessKeyId, motoState, type MotoState } from "./moto.js";
 import { checkPresignedRequest, isStsError, stsError, verifySignature, type ParsedPresign, type StsError } from "./sigv4-verify.js";
 
@@ -193,28 +193,7 @@ export async function startStsVerifier(opts: StsVerifierOptions): Promise<StsVer
     void handle(req, res, opts);
   };
   const server: Server = opts.tls !== undefined ? createHttpsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createHttpServer(listener);
-  const sockets = new Set<Socket>();
-  server.on("connection", (s: Socket) => {
-    sockets.add(s);
-    s.once("close", () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("local STS: could not read the bound port");
+  const { port, stop } = await listenOnLoopback(server, "local STS");
   const scheme = opts.tls !== undefined ? "https" : "http";
-  return {
-    url: `${scheme}://127.0.0.1:${address.port}`,
-    port: address.port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      }),
-  };
+  return { url: `${scheme}://127.0.0.1:${port}`, port, stop };
 }

@@ -6,16 +6,9 @@
 import { usageError } from "../core/errors.js";
 import { discoverApiVersion, renderExecCredential } from "../core/exec-credential.js";
 import { formatTimestamp, tokenExpiry } from "../core/token.js";
-import { isReusable, type CachedToken } from "../core/token-cache-key.js";
+import { isReusable, type CachedToken, type TokenRequest } from "../core/token-cache-key.js";
 
-export interface TokenInput {
-  clusterName?: string | undefined;
-  clusterId?: string | undefined;
-  region?: string | undefined;
-  profile?: string | undefined;
-  roleArn?: string | undefined;
-  externalId?: string | undefined;
-  sessionName?: string | undefined;
+export interface TokenInput extends TokenRequest {
   noCache: boolean;
   /** raw KUBERNETES_EXEC_INFO */
   execInfo?: string | undefined;
