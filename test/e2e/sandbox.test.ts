@@ -64,6 +64,18 @@ test("sandbox env: points every client at the sandbox and prints no secret", () 
   assert.equal(who.arn, "arn:aws:iam::123456789012:user/sandbox-admin");
 });
 
+test("the emulated account also answers Organizations, SSO admin and Identity Store through the proxy", () => {
+  const org = JSON.parse(aws("organizations", "create-organization", "--feature-set", "ALL", "--output", "json"));
+  assert.match(org.Organization.Id, /^o-[a-z0-9]+$/);
+  const accounts = JSON.parse(aws("organizations", "list-accounts", "--output", "json")).Accounts as Array<{ Id: string }>;
+  assert.ok(accounts.some((a) => a.Id === "123456789012"));
+  const instances = JSON.parse(aws("sso-admin", "list-instances", "--output", "json")).Instances as Array<{ InstanceArn: string; IdentityStoreId: string }>;
+  assert.equal(instances.length, 1);
+  assert.match(instances[0]!.InstanceArn, /^arn:aws:sso:::instance\/ssoins-/);
+  const users = JSON.parse(aws("identitystore", "list-users", "--identity-store-id", instances[0]!.IdentityStoreId, "--output", "json"));
+  assert.deepEqual(users.Users, []);
+});
+
 test("seed 001 demo: IAM user → role → aws-auth → kubeconfig → kubectl through IAM; unmapped identity refused", () => {
   const r = runCli(["sandbox", "demo", "--dir", dir], { env });
   assert.equal(r.status, 0, r.stderr + r.stdout);
