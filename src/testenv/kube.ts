@@ -5,14 +5,14 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { freePort, waitFor } from "./net.js";
 import { type Peers, type PeerProcess, peerStartError, spawnPeer } from "./peers.js";
-import { createCa, createLeaf, createRsaKeyPair } from "./pki.js";
+import { createRsaKeyPair, createTestCa, issueLeafCertificate } from "./tls.js";
 
 export interface KubeWebhook {
   /**
@@ -127,11 +127,13 @@ interface ApiserverFiles {
 
 async function writeApiserverFiles(dir: string, webhook: KubeWebhook | undefined): Promise<ApiserverFiles> {
   const pki = join(dir, "pki");
-  const ca = await createCa(pki, "ca", "eks-access-sandbox-ca");
+  const ca = await createTestCa(pki, { name: "ca", commonName: "eks-access kube-apiserver CA", days: 365 });
   const [serving, sa] = await Promise.all([
-    createLeaf(pki, "apiserver", ca, {
-      dns: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
-      ips: ["127.0.0.1", SERVICE_IP],
+    issueLeafCertificate(ca, {
+      name: "apiserver",
+      dnsNames: ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"],
+      ipAddresses: ["127.0.0.1", SERVICE_IP],
+      days: 365,
     }),
     createRsaKeyPair(pki, "service-account"),
   ]);
@@ -139,7 +141,7 @@ async function writeApiserverFiles(dir: string, webhook: KubeWebhook | undefined
   const tokenFile = join(dir, "tokens.csv");
   await writeFile(tokenFile, `${adminToken},admin,admin,"system:masters"\n`, { mode: 0o600 });
   const files: ApiserverFiles = {
-    caFile: ca.certFile, caPem: await readFile(ca.certFile, "utf8"), certFile: serving.certFile, keyFile: serving.keyFile,
+    caFile: ca.certPath, caPem: ca.certPem, certFile: serving.certPath, keyFile: serving.keyPath,
     saPrivateKey: sa.privateKeyFile, saPublicKey: sa.publicKeyFile, tokenFile, adminToken,
   };
   if (webhook) {

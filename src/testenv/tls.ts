@@ -180,3 +180,19 @@ export async function verifiesAgainst(ca: Pick<PemPair, "certPath">, leafCertPat
     return false;
   }
 }
+
+export interface KeyPairFiles {
+  privateKeyFile: string;
+  publicKeyFile: string;
+}
+
+/** An RSA-2048 key pair (PEM, private key 0600) at `<dir>/<name>.key` / `.pub`, e.g. for service-account tokens. */
+export async function createRsaKeyPair(dir: string, name: string): Promise<KeyPairFiles> {
+  await mkdir(dir, { recursive: true });
+  const files = { privateKeyFile: join(dir, `${name}.key`), publicKeyFile: join(dir, `${name}.pub`) };
+  await writeFile(files.privateKeyFile, "", { mode: 0o600 });
+  await openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", files.privateKeyFile]);
+  await chmod(files.privateKeyFile, 0o600);
+  await openssl(["pkey", "-in", files.privateKeyFile, "-pubout", "-out", files.publicKeyFile]);
+  return files;
+}

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { createCa } from "../../src/testenv/pki.js";
+import { createTestCa } from "../../src/testenv/tls.js";
 import { eksRewriteTarget, signingService, startEksFront, type EksFront } from "../../src/testenv/eks-front.js";
 import { motoState, startMoto, type MotoServer } from "../../src/testenv/moto.js";
 import { freePort } from "../../src/testenv/net.js";
@@ -127,8 +127,8 @@ describe("EKS front before moto_server", () => {
   before(async () => {
     const t = tempDir();
     cleanups.push(t.cleanup);
-    const ca = await createCa(join(t.path, "pki"), "kube");
-    caPem = readFileSync(ca.certFile, "utf8");
+    const ca = await createTestCa(join(t.path, "pki"), { name: "kube" });
+    caPem = ca.certPem;
     caData = Buffer.from(caPem, "utf8").toString("base64");
     moto = await startMoto();
     front = await startEksFront({ motoUrl: moto.url, clusters: { [SANDBOX]: { endpoint: REAL_ENDPOINT, caData } } });

@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { type KubeEnv, kubectl, startKube, writeTokenKubeconfig } from "../../src/testenv/kube.js";
 import { waitFor } from "../../src/testenv/net.js";
 import { liveGroupMembers, locatePeers, PEERS_BIN_ENV } from "../../src/testenv/peers.js";
-import { createCa, createLeaf } from "../../src/testenv/pki.js";
+import { createTestCa, issueLeafCertificate } from "../../src/testenv/tls.js";
 
 interface TestWebhook {
   url: string;
@@ -23,10 +23,10 @@ interface TestWebhook {
 
 /** HTTPS TokenReview webhook: "good-token" is alice in group devs, anything else is refused. */
 async function startTestWebhook(dir: string): Promise<TestWebhook> {
-  const ca = await createCa(dir, "webhook-ca");
-  const leaf = await createLeaf(dir, "webhook", ca, { ips: ["127.0.0.1"], dns: ["localhost"] });
+  const ca = await createTestCa(dir, { name: "webhook-ca" });
+  const leaf = await issueLeafCertificate(ca, { name: "webhook", ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"] });
   const seen: string[] = [];
-  const server: Server = createServer({ cert: await readFile(leaf.certFile), key: await readFile(leaf.keyFile) }, (req, res) => {
+  const server: Server = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     let body = "";
     req.setEncoding("utf8").on("data", (c: string) => (body += c));
     req.on("end", () => {
@@ -44,7 +44,7 @@ async function startTestWebhook(dir: string): Promise<TestWebhook> {
   if (address === null || typeof address === "string") throw new Error("webhook: no port");
   return {
     url: `https://127.0.0.1:${address.port}/authenticate`,
-    caFile: ca.certFile,
+    caFile: ca.certPath,
     seen,
     close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
