@@ -14,10 +14,10 @@ type Parts = {
 
 const SOURCES: Record<keyof Parts, string> = { cli: "./cli/app.js", aws: "./aws-part.js" };
 
-type Signer = typeof import("./usecases/sign-token.js");
+type Signer = typeof import("./adapters/token-source.js");
 
 export async function loadSigner(): Promise<Signer> {
-  if (import.meta.url.endsWith(".ts")) return import(new URL("./usecases/sign-token.js", import.meta.url).href) as Promise<Signer>;
+  if (import.meta.url.endsWith(".ts")) return import(new URL("./adapters/token-source.js", import.meta.url).href) as Promise<Signer>;
   const { createRequire } = await import("node:module");
   return createRequire(import.meta.url)("./sign.cjs") as Signer;
 }

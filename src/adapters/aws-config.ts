@@ -1,9 +1,9 @@
 /** Shared AWS config/credentials files: profile selection, region, SSO settings (SDK loader). */
 
-import { envRegion, type Env } from "./env-credentials.js";
+import { envRegion, type Env } from "../core/aws-env.js";
 
 export type { Env };
-export { effectiveProfile, namedProfile, endpointOverride } from "./aws-config-names.js";
+export { effectiveProfile, namedProfile, endpointOverride } from "../core/aws-env.js";
 
 
 

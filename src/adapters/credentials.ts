@@ -10,7 +10,7 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError, mfaWithoutTerminal } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
-import { envCredentials } from "./env-credentials.js";
+import { envCredentials } from "../core/aws-env.js";
 import { httpClientConfig } from "./http.js";
 
 export type Credentials = AwsCredentialIdentity;

@@ -4,10 +4,9 @@ import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EksAccessError } from "../core/errors.js";
 
-export interface TextFiles {
-  read(path: string): string | undefined;
-  writeAtomic(path: string, text: string, mode?: number): void;
-}
+import type { TextFiles } from "../ports/files.js";
+
+export type { TextFiles };
 
 export const nodeFiles: TextFiles = {
   read(path) {

@@ -38,11 +38,8 @@ export async function assumeRole(
   }
 }
 
-export interface CallerIdentity {
-  arn: string;
-  account: string;
-  userId: string;
-}
+export type { CallerIdentity } from "../ports/sts.js";
+import type { CallerIdentity } from "../ports/sts.js";
 
 export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentity> {
   try {

@@ -9,6 +9,9 @@
 import { Document, isMap, isSeq, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
 import { EksAccessError } from "./errors.js";
 
+/** A parsed kubeconfig (a yaml Document, so comments and key order survive). */
+export type KubeconfigDoc = Document;
+
 export const EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1";
 
 export interface ClusterEntry {

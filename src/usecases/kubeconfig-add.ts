@@ -10,9 +10,9 @@ import {
   parseKubeconfig,
   userEntry,
   type ClusterDescription,
+  type KubeconfigDoc,
 } from "../core/kubeconfig.js";
-import type { Document } from "yaml";
-import type { TextFiles } from "../adapters/files.js";
+import type { TextFiles } from "../ports/files.js";
 
 export interface KubeconfigAddInput {
   name: string;
@@ -74,13 +74,13 @@ export function candidatePaths(input: { kubeconfig?: string | undefined }, deps:
   return fromEnv.length > 0 ? fromEnv : [`${deps.home}/.kube/config`];
 }
 
-function load(files: TextFiles, path: string): Document {
+function load(files: TextFiles, path: string): KubeconfigDoc {
   const text = files.read(path);
   return text === undefined ? newKubeconfig() : parseKubeconfig(text, path);
 }
 
 /** The first file already holding the cluster wins (unreadable candidates are passed over), else the first path. */
-export function chooseKubeconfig(paths: string[], clusterName: string, files: TextFiles): { path: string; doc: Document } {
+export function chooseKubeconfig(paths: string[], clusterName: string, files: TextFiles): { path: string; doc: KubeconfigDoc } {
   for (const path of paths) {
     try {
       const doc = load(files, path);

@@ -1,6 +1,6 @@
 /** `whoami`: the caller identity and, for a role session, the exact role ARN to map. */
 import { canonicalArn, parsePrincipal, ssoRole } from "../core/arn.js";
-import type { CallerIdentity } from "../adapters/sts.js";
+import type { CallerIdentity } from "../ports/sts.js";
 
 export interface WhoamiOutput {
   arn: string;

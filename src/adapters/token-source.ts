@@ -1,14 +1,13 @@
 /**
- * The cache-miss half of `token`: region, credentials, optional AssumeRole, SigV4 presign. With
+ * The `sign` dependency of the token use case, i.e. its cache-miss half: region, credentials, optional AssumeRole, SigV4 presign. With
  * credentials and region in the environment it loads only the signer; profiles, SSO and roles load
  * the SDK credential chain (the `aws` part) on demand.
  */
 import { stsTarget } from "../core/sts-endpoint.js";
-import { effectiveProfile, endpointOverride } from "../adapters/aws-config-names.js";
-import { envCredentials, envRegion, type Env } from "../adapters/env-credentials.js";
-import { presignToken } from "../adapters/token-signer.js";
+import { effectiveProfile, endpointOverride, envCredentials, envRegion, type Env } from "../core/aws-env.js";
+import { presignToken } from "./token-signer.js";
 import { loadPart } from "../parts.js";
-import type { SignedToken, TokenInput } from "./token.js";
+import type { SignedToken, TokenInput } from "../usecases/token.js";
 
 export const DEFAULT_SESSION_NAME = "EKSGetTokenAuth";
 

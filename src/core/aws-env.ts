@@ -1,0 +1,42 @@
+/**
+ * What the AWS environment variables select (pure): credentials, region, profile, endpoints — the
+ * AWS CLI v2's precedence, read from an env object so no SDK is needed.
+ */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+
+export function envCredentials(env: Env): StaticCredentials | undefined {
+  const accessKeyId = env["AWS_ACCESS_KEY_ID"];
+  const secretAccessKey = env["AWS_SECRET_ACCESS_KEY"];
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  const sessionToken = env["AWS_SESSION_TOKEN"] || env["AWS_SECURITY_TOKEN"] || undefined;
+  const exp = env["AWS_CREDENTIAL_EXPIRATION"];
+  const expiration = exp && !Number.isNaN(Date.parse(exp)) ? new Date(exp) : undefined;
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration } : {}) };
+}
+
+/** The region the environment names (AWS CLI v2 order), without reading config files. */
+export function envRegion(flag: string | undefined, env: Env): string | undefined {
+  return flag || env["AWS_REGION"] || env["AWS_DEFAULT_REGION"] || undefined;
+}
+
+/** AWS CLI v2 precedence: --profile, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default". */
+export function effectiveProfile(flag: string | undefined, env: Env): string {
+  return flag || env["AWS_PROFILE"] || env["AWS_DEFAULT_PROFILE"] || "default";
+}
+
+/** The profile the user named (flag or environment), as the AWS CLI's session.profile. */
+export function namedProfile(flag: string | undefined, env: Env): string | undefined {
+  return flag || env["AWS_PROFILE"] || env["AWS_DEFAULT_PROFILE"] || undefined;
+}
+
+/** The AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL override, as the CLI and SDK read them. */
+export function endpointOverride(service: string, env: Env): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env["AWS_ENDPOINT_URL"] || undefined;
+}
