@@ -34,7 +34,7 @@ const commonJs = {
 };
 const main = await build({ ...commonJs, entryPoints: { main: "src/cli/main.ts" } });
 // The token cache-miss path (SigV4 signer), required by main.cjs only on a miss.
-const sign = await build({ ...commonJs, entryPoints: { sign: "src/usecases/sign-token.ts" } });
+const sign = await build({ ...commonJs, entryPoints: { sign: "src/adapters/token-source.ts" } });
 // ES module parts with their own chunks; `require` provided for the SDK's CommonJS bits.
 const esmPart = (name, entry) =>
   build({
