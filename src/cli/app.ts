@@ -1,6 +1,6 @@
 /** The CLI application (yargs): generated --help, shell completion, and thin command handlers. */
 import yargs, { type Argv } from "yargs";
-import { EksAccessError, usageError } from "../core/errors.js";
+import { usageError } from "../core/errors.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
 
 const VERSION = "0.1.0";
@@ -103,7 +103,6 @@ function sandboxCommand(y: Argv): Argv {
 }
 
 export async function runCli(argv: string[]): Promise<number> {
-  let failure: unknown;
   const app = yargs(argv)
     .scriptName("eks-access")
     .usage("$0 <command> [options]\n\nReach Amazon EKS clusters with AWS IAM and IAM Identity Center identities.")
@@ -114,24 +113,16 @@ export async function runCli(argv: string[]): Promise<number> {
     .completion("completion", "Print a bash/zsh completion script: eks-access completion >> ~/.bashrc")
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      // must throw: a fail handler that returns lets yargs go on to run the command's handler
-      failure = err ?? usageError((msg ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), "see eks-access --help");
-      throw failure;
+      // A command's own error passes through unchanged (its kind and exit code); only yargs'
+      // validation messages are usage errors. Must throw: a fail handler that returns lets yargs
+      // go on to run the command's handler.
+      throw err ?? usageError((msg ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), "see eks-access --help");
     })
     .help();
   tokenCommand(app);
   kubeconfigCommand(app);
   whoamiCommand(app);
   sandboxCommand(app);
-  try {
-    await app.parseAsync();
-  } catch (err) {
-    failure = failure ?? err;
-  }
-  if (failure) {
-    if (EksAccessError.is(failure)) throw failure;
-    const e = failure as Error;
-    throw usageError(e.message ?? String(failure), "see eks-access --help");
-  }
+  await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;
 }

@@ -8,7 +8,8 @@
  * Everything listens on 127.0.0.1; state lives under one directory.
  */
 import { mkdir, writeFile, chmod } from "node:fs/promises";
-import { join } from "node:path";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand } from "@aws-sdk/client-iam";
 import { EKSClient, CreateClusterCommand } from "@aws-sdk/client-eks";
 import { startMoto } from "../testenv/moto.js";
@@ -21,6 +22,7 @@ import { locatePeers } from "../testenv/peers.js";
 import { startKube } from "../testenv/kube.js";
 import { startAwsIamAuthenticator } from "../testenv/authenticator.js";
 import { freePort } from "../testenv/net.js";
+import { EksAccessError } from "../core/errors.js";
 
 export const SANDBOX_ACCOUNT = "123456789012";
 
@@ -67,6 +69,32 @@ export interface SandboxOptions {
 
 const STATIC = { accessKeyId: "sandbox-setup", secretAccessKey: "sandbox-setup" };
 
+/** The programs the sandbox runs, with what installs each (checked before anything starts or builds). */
+const PREREQUISITES: ReadonlyArray<readonly [command: string, install: string]> = [
+  ["moto_server", "pip install 'moto[server]==5.2.1' (or ./scripts/setup)"],
+  ["openssl", "apt-get install openssl"],
+  ["go", "install Go (https://go.dev/doc/install): it builds kube-apiserver, etcd and aws-iam-authenticator once"],
+];
+
+function onPath(command: string, env: NodeJS.ProcessEnv = process.env): boolean {
+  return (env["PATH"] ?? "").split(delimiter).some((d) => {
+    try {
+      accessSync(join(d, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Fails fast, naming the missing program and how to get it. `go` is needed only for the first build. */
+export function checkPrerequisites(opts: { needGo: boolean }, env: NodeJS.ProcessEnv = process.env): void {
+  for (const [command, install] of PREREQUISITES) {
+    if (command === "go" && !opts.needGo) continue;
+    if (!onPath(command, env)) throw new EksAccessError("config", `the sandbox needs ${command}, which is not on PATH`, { hint: install });
+  }
+}
+
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const t0 = Date.now();
   const region = opts.region ?? "us-west-2";
@@ -85,8 +113,10 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     }
   };
   try {
-    log("locating the Kubernetes peers (first run builds them from Go modules: several minutes)");
-    const peers = await locatePeers({ build: true, log: (l) => log(`  ${l}`) });
+    const built = await locatePeers({ build: false }).catch(() => undefined);
+    checkPrerequisites({ needGo: !built });
+    if (!built) log("building the Kubernetes peers from their Go modules (first run only: several minutes)");
+    const peers = built ?? (await locatePeers({ build: true, log: (l) => log(`  ${l}`) }));
 
     log("starting moto_server (AWS emulation)");
     const moto = await startMoto();

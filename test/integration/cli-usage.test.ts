@@ -33,3 +33,10 @@ test("--help and --version answer on stdout with exit 0", () => {
   assert.match(runCli(["token", "--help"], { env: baseEnv() }).stdout, /--cluster-name[\s\S]*--no-cache[\s\S]*Tokens are cached/);
   assert.match(runCli(["completion"], { env: baseEnv() }).stdout, /eks-access-completions/);
 });
+
+test("a command's own failure keeps its kind: exit 1 and its own hint, not a usage error", () => {
+  const r = runCli(["whoami", "--region", "us-west-2"], { env: baseEnv() });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^eks-access: error: could not load AWS credentials for profile "default": .*; configure credentials/);
+  assert.doesNotMatch(r.stderr, /see eks-access --help/);
+});

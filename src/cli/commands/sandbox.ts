@@ -56,7 +56,7 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
       progress();
       const s = readState(dir);
       if (s?.ready) return s;
-      if (!isAlive(pid)) throw new EksAccessError("internal", `the sandbox daemon exited during start-up`, { hint: `see ${logFile(dir)}` });
+      if (!isAlive(pid)) throw daemonFailure(dir);
       return undefined;
     },
     40 * 60 * 4,
@@ -64,6 +64,14 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
   );
   if (!state) throw new EksAccessError("internal", "the sandbox did not start", { hint: `see ${logFile(dir)}` });
   return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
+}
+
+/** The daemon's own one-line error (it logs through the same reportError), as the `up` error. */
+function daemonFailure(dir: string): EksAccessError {
+  const log = existsSync(logFile(dir)) ? readFileSync(logFile(dir), "utf8") : "";
+  const last = log.split("\n").filter((l) => l.startsWith("eks-access: ")).pop();
+  const reason = last ? last.replace(/^eks-access: (internal )?error: /, "") : "the sandbox daemon exited during start-up";
+  return new EksAccessError("config", `sandbox did not start: ${reason}`, { hint: `full log: ${logFile(dir)}` });
 }
 
 export async function sandboxDaemon(a: SandboxArgs): Promise<string> {
