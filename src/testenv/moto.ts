@@ -2,11 +2,14 @@
  * moto_server (the AWS service emulator) as a child process on 127.0.0.1, and typed access to the
  * parts of its state dump (`GET /moto-api/data.json`) that the local STS verifier needs.
  *
- * The server runs in its own process group; stop() (and, as a safety net, the exit of this Node
- * process) kills the whole group, so no Python process outlives its owner.
+ * The server runs as a supervised peer (spawnPeer: its own process group and a watchdog), so stop(),
+ * the exit of this Node process, or even its SIGKILL leave no Python process behind.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { freePort, waitFor } from "./net.js";
+import { spawnPeer } from "./peers.js";
 
 export interface MotoOptions {
   /** Extra environment for moto_server, e.g. { INITIAL_NO_AUTH_ACTION_COUNT: "0" }; merged over process.env. */
@@ -28,46 +31,7 @@ export interface MotoServer {
 }
 
 const HOST = "127.0.0.1";
-const OUTPUT_TAIL_BYTES = 8 * 1024;
 const STOP_GRACE_MS = 5_000;
-
-/** Process groups still running, killed synchronously if this Node process exits first. */
-const liveGroups = new Set<number>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once("exit", () => {
-    for (const pgid of liveGroups) killGroup(pgid, "SIGKILL");
-  });
-}
-
-function killGroup(pgid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pgid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-/** Keeps the last few KiB of a stream, for error messages (moto's own log; it carries no secrets we sign). */
-function tail(child: ChildProcess): () => string {
-  let text = "";
-  const append = (chunk: Buffer): void => {
-    text = (text + chunk.toString("utf8")).slice(-OUTPUT_TAIL_BYTES);
-  };
-  child.stdout?.on("data", append);
-  child.stderr?.on("data", append);
-  return () => text.trim();
-}
-
-function exitPromise(child: ChildProcess): Promise<string> {
-  return new Promise((resolve) => {
-    child.once("exit", (code, signal) => resolve(signal !== null ? `signal ${signal}` : `code ${String(code)}`));
-    child.once("error", (err) => resolve(`spawn error: ${err.message}`));
-  });
-}
 
 async function answers(url: string): Promise<boolean> {
   const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(2_000) });
@@ -75,50 +39,29 @@ async function answers(url: string): Promise<boolean> {
   return res.ok;
 }
 
+/** Runs through spawnPeer (own process group + watchdog), its output in a throwaway log file. */
 async function startOnce(port: number, opts: MotoOptions): Promise<MotoServer> {
-  const child = spawn(opts.command ?? "moto_server", ["-H", HOST, "-p", String(port)], {
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
+  const logDir = await mkdtemp(join(tmpdir(), "eks-access-moto-"));
+  const peer = await spawnPeer("moto_server", opts.command ?? "moto_server", ["-H", HOST, "-p", String(port)], {
+    logFile: join(logDir, "moto_server.log"),
     env: { ...process.env, ...opts.env },
   });
-  const output = tail(child);
-  const exited = exitPromise(child);
-  let running = true;
-  void exited.then(() => {
-    running = false;
-    if (child.pid !== undefined) liveGroups.delete(child.pid);
-  });
-  if (child.pid !== undefined) liveGroups.add(child.pid);
-  installExitHook();
-
   const url = `http://${HOST}:${port}`;
-  const stop = async (): Promise<void> => {
-    const pid = child.pid;
-    if (pid === undefined) return;
-    if (running) {
-      killGroup(pid, "SIGTERM");
-      const timer = setTimeout(() => killGroup(pid, "SIGKILL"), STOP_GRACE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
-    // anything else in the group (none expected: the pyenv shim execs python) goes too
-    killGroup(pid, "SIGKILL");
-  };
-
-  // Once the process has exited, the probe ends the polling at once and `died` reports why.
-  const ready = waitFor(`moto_server on ${url}`, async () => !running || (await answers(url)), 300, 100);
-  const died = exited.then((how) => {
-    throw new Error(`moto_server exited (${how}) before answering on ${url}: ${output() || "(no output)"}`);
-  });
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= peer.stop(STOP_GRACE_MS).finally(() => rm(logDir, { recursive: true, force: true })));
   try {
-    await Promise.race([ready, died]);
-    if (!running) await died;
+    // once the process has exited the probe ends the polling at once, and the error says why
+    await waitFor(`moto_server on ${url}`, async () => peer.exit !== undefined || (await answers(url)), 300, 100);
+    if (peer.exit) {
+      const how = peer.exit.signal !== null ? `signal ${peer.exit.signal}` : `code ${String(peer.exit.code)}`;
+      throw new Error(`moto_server exited (${how}) before answering on ${url}: ${(await peer.tail(30)).trim() || "(no output)"}`);
+    }
   } catch (err) {
     await stop();
     throw err;
   }
-  void died.catch(() => undefined);
-  return { url, port, pid: child.pid ?? 0, stop };
+  return { url, port, pid: peer.pid, stop };
 }
 
 /** Starts moto_server on 127.0.0.1 at a free port and waits until it answers. */
