@@ -10,7 +10,7 @@
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError, mfaWithoutTerminal } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
-import { envCredentials } from "../core/aws-env.js";
+import { effectiveProfile, envCredentials, namedProfile } from "../core/aws-env.js";
 import { httpClientConfig } from "./http.js";
 
 export type Credentials = AwsCredentialIdentity;
@@ -27,7 +27,7 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
     const fromEnv = envCredentials(opts.env);
     if (fromEnv) return fromEnv;
   }
-  const profileName = opts.profile || opts.env["AWS_PROFILE"] || opts.env["AWS_DEFAULT_PROFILE"] || "default";
+  const profileName = effectiveProfile(opts.profile, opts.env);
   const mfaCodeProvider = async (serial: string): Promise<string> => {
     if (!opts.promptMfa) throw mfaWithoutTerminal(profileName, serial);
     return opts.promptMfa(serial);
@@ -40,7 +40,7 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
     return await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: httpClientConfig(opts.env) })();
   } catch (err) {
-    throw await explainCredentialError(err, profileName, !!opts.profile || !!opts.env["AWS_PROFILE"] || !!opts.env["AWS_DEFAULT_PROFILE"]);
+    throw await explainCredentialError(err, profileName, namedProfile(opts.profile, opts.env) !== undefined);
   }
 }
 

@@ -7,6 +7,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import { mfaWithoutTerminal, usageError } from "../core/errors.js";
 import { parseFlags } from "../core/flags.js";
+import { effectiveProfile } from "../core/aws-env.js";
 import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
 import { FileTokenCache } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
@@ -95,7 +96,7 @@ export async function runTokenCommand(args: string[], env: Env): Promise<number>
     cacheKey: (i) => tokenCacheKey(i, env),
     sign: async (i, now) => {
       const { signToken } = await loadSigner();
-      return signToken(i, now, { env, promptMfa: (serial) => promptMfa(serial, i.profile || env["AWS_PROFILE"] || "default") });
+      return signToken(i, now, { env, promptMfa: (serial) => promptMfa(serial, effectiveProfile(i.profile, env)) });
     },
   });
   for (const w of out.warnings) writeAll(2, `${w}\n`);
