@@ -1,12 +1,15 @@
 // Bundles the CLI with esbuild in four parts:
 //  - dist/main.cjs: the entry and the `token` cache-hit path, CommonJS and self-contained: a hit
 //    runs only node:fs/os/path and the pure core;
-//  - dist/sign.cjs: the cache-miss path (SigV4 signer), CommonJS, required only on a miss (no ESM loader);
+//  - dist/sign.cjs (+ its V8 code cache): the cache-miss path (SigV4 signer), CommonJS, loaded only
+//    on a miss (no ESM loader, node:crypto deferred);
 //  - dist/aws.js (+ chunks): the SDK credential chain and STS, for profiles/SSO/--role-arn;
 //  - dist/cli.js (+ chunks): every other command, with the AWS SDK split so each loads what it uses.
 // The parts are loaded with runtime import()s (src/parts.ts), so no part's code leaks into another.
 import { build } from "esbuild";
-import { rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
 
 rmSync("dist", { recursive: true, force: true });
 const common = {
@@ -28,13 +31,36 @@ const commonJs = {
   outExtension: { ".js": ".cjs" },
   outdir: "dist",
   splitting: false,
-  define: { "import.meta": "__eksMeta" },
+  define: { "import.meta": "__eksMeta", __EKS_CJS__: "true" },
   // computed only when used: pathToFileURL at start-up would cost every call ~0.5 ms
   banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
 };
 const main = await build({ ...commonJs, entryPoints: { main: "src/cli/main.ts" } });
-// The token cache-miss path (SigV4 signer), required by main.cjs only on a miss.
-const sign = await build({ ...commonJs, entryPoints: { sign: "src/adapters/token-source.ts" } });
+// The token cache-miss path (SigV4 signer), loaded by main.cjs only on a miss. node:crypto, which
+// @smithy/core imports at its top level but the signer never uses (it hashes in JS), is deferred
+// to first use (src/adapters/deferred-crypto.ts); `crypto` (the global, webcrypto) is hidden
+// from the bundle for the same reason: touching it loads node:crypto too.
+const deferCrypto = {
+  name: "defer-node-crypto",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?crypto$/ }, (args) =>
+      args.importer.includes("/node_modules/") ? { path: resolve("src/adapters/deferred-crypto.ts") } : undefined,
+    );
+  },
+};
+const sign = await build({
+  ...commonJs,
+  entryPoints: { sign: "src/adapters/token-source.ts" },
+  plugins: [deferCrypto],
+  define: { ...commonJs.define, crypto: "undefined" },
+});
+// main.cjs loads sign.cjs with vm.Script and a V8 code cache (src/adapters/code-cache.ts): no
+// import() there, and no eager node:crypto.
+const signCode = readFileSync("dist/sign.cjs", "utf8");
+if (/\bimport\(/.test(signCode)) throw new Error("dist/sign.cjs must not use import(): it runs under vm.Script");
+if (/require\("(node:)?crypto"\)/.test(signCode)) {
+  throw new Error("dist/sign.cjs requires node:crypto eagerly; route it through src/adapters/deferred-crypto.ts");
+}
 // ES module parts with their own chunks; `require` provided for the SDK's CommonJS bits.
 const esmPart = (name, entry) =>
   build({
@@ -48,6 +74,22 @@ const esmPart = (name, entry) =>
 const rest = await esmPart("cli", "src/cli/app.ts");
 // The SDK credential chain and STS, loaded by sign.cjs only when the environment is not enough.
 const aws = await esmPart("aws", "src/aws-part.ts");
+// The V8 code cache for sign.cjs: one signing (made-up credentials, nothing leaves the process),
+// after which main.cjs writes the bytecode V8 compiled (dist/sign.cjs.codecache).
+const warm = spawnSync(process.execPath, ["dist/main.cjs", "token", "--cluster-name", "code-cache", "--no-cache"], {
+  env: {
+    PATH: process.env.PATH ?? "",
+    HOME: "/nonexistent",
+    AWS_ACCESS_KEY_ID: "AKIDCODECACHE",
+    AWS_SECRET_ACCESS_KEY: "code-cache-build-only",
+    AWS_REGION: "us-west-2",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+    EKS_ACCESS_BUILD_CODE_CACHE: "1",
+  },
+  encoding: "utf8",
+});
+if (warm.status !== 0 || !existsSync("dist/sign.cjs.codecache")) throw new Error(`making the code cache failed: ${warm.stderr}`);
 writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, sign: sign.metafile, rest: rest.metafile, aws: aws.metafile }));
 const bytes = (m, f) => m.outputs[f]?.bytes ?? 0;
 console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token cache hit), sign.cjs ${bytes(sign.metafile, "dist/sign.cjs")} bytes (cache miss), aws.js, cli.js + chunks`);

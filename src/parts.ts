@@ -7,6 +7,9 @@
  * Each is its own esbuild bundle, so one part's SDK code never leaks into another's start-up. The
  * specifiers are computed so that esbuild leaves them alone. Under tsx (tests) the TS sources load.
  */
+import { join } from "node:path";
+import { loadWithCodeCache } from "./adapters/code-cache.js";
+
 type Parts = {
   cli: typeof import("./cli/app.js");
   aws: typeof import("./aws-part.js");
@@ -16,7 +19,19 @@ const SOURCES: Record<keyof Parts, string> = { cli: "./cli/app.js", aws: "./aws-
 
 type Signer = typeof import("./adapters/token-source.js");
 
+/** Defined (as true) by the build for the CommonJS bundles, where `require` is the module's own. */
+declare const __EKS_CJS__: boolean | undefined;
+
 export async function loadSigner(): Promise<Signer> {
+  if (typeof __EKS_CJS__ !== "undefined") {
+    // dist/main.cjs: a plain require (import() of even a builtin would start the ESM loader, ~5 ms),
+    // node:vm only now (the cache-hit path does not need it), and the build's V8 code cache.
+    return loadWithCodeCache<Signer>(join(__dirname, "sign.cjs"), {
+      require,
+      Script: (require("node:vm") as typeof import("node:vm")).Script,
+      writeCache: process.env["EKS_ACCESS_BUILD_CODE_CACHE"] === "1",
+    }).exports;
+  }
   if (import.meta.url.endsWith(".ts")) return import(new URL("./adapters/token-source.js", import.meta.url).href) as Promise<Signer>;
   const { createRequire } = await import("node:module");
   return createRequire(import.meta.url)("./sign.cjs") as Signer;

@@ -12,7 +12,7 @@ import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
 import { FileTokenCache } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
-import { loadSigner } from "../parts.js";
+import { loadPart, loadSigner } from "../parts.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -96,7 +96,11 @@ export async function runTokenCommand(args: string[], env: Env): Promise<number>
     cacheKey: (i) => tokenCacheKey(i, env),
     sign: async (i, now) => {
       const { signToken } = await loadSigner();
-      return signToken(i, now, { env, promptMfa: (serial) => promptMfa(serial, effectiveProfile(i.profile, env)) });
+      return signToken(i, now, {
+        env,
+        loadAws: () => loadPart("aws"),
+        promptMfa: (serial) => promptMfa(serial, effectiveProfile(i.profile, env)),
+      });
     },
   });
   for (const w of out.warnings) writeAll(2, `${w}\n`);
