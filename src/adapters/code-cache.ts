@@ -47,8 +47,12 @@ export function loadWithCodeCache<T>(
   if (deps.writeCache) {
     process.once("exit", () => {
       const tmp = `${cacheFile}.${process.pid}.tmp`;
-      writeFileSync(tmp, script.createCachedData());
-      renameSync(tmp, cacheFile);
+      try {
+        writeFileSync(tmp, script.createCachedData());
+        renameSync(tmp, cacheFile);
+      } catch (err) {
+        process.stderr.write(`eks-access: warning: could not write the code cache ${cacheFile} (${(err as Error).message})\n`);
+      }
     });
   }
   return { exports: module.exports, cacheRejected: cachedData ? script.cachedDataRejected === true : undefined };
