@@ -68,10 +68,11 @@ function whoamiCommand(y: Argv): Argv {
     "Show your AWS identity and the exact ARN to map for EKS (session → role, SSO path stripped)",
     (b) =>
       b
-        .option("region", { type: "string" })
-        .option("profile", { type: "string" })
-        .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const })
-        .example("$0 whoami --profile sso-admin", "which role to map for an IAM Identity Center user"),
+        .option("region", { type: "string", describe: "AWS Region of the STS endpoint (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
+        .option("profile", { type: "string", describe: "AWS profile to ask as (default: AWS_PROFILE or the default chain)" })
+        .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" })
+        .example("$0 whoami --profile sso-admin", "which role to map for an IAM Identity Center user")
+        .example("$0 whoami -o json | jq -r .mapArn", "the ARN to put in aws-auth or an access entry"),
     async (a) => {
       const { runWhoami } = await import("./commands/whoami.js");
       out(await runWhoami(a));

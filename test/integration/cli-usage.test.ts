@@ -40,3 +40,16 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
   assert.match(r.stderr, /^eks-access: error: could not load AWS credentials for profile "default": .*; configure credentials/);
   assert.doesNotMatch(r.stderr, /see eks-access --help/);
 });
+
+test("every option of every command is described in its --help (none is a bare [string])", () => {
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"]];
+  for (const cmd of commands) {
+    const help = runCli([...cmd, "--help"], { env: baseEnv() });
+    assert.equal(help.status, 0, help.stderr);
+    const options = help.stdout.slice(help.stdout.indexOf("Options:"));
+    // an undescribed option is a line with only the flag (and alias) before its [type] column
+    const bare = options.split("\n").filter((line) => /^\s+(-\w, )?--[\w-]+\s+\[/.test(line));
+    assert.deepEqual(bare, [], `eks-access ${cmd.join(" ")} --help`);
+    assert.ok(options.includes("--help"), "control: the options block was found");
+  }
+});
