@@ -35,10 +35,10 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
   try {
     if (opts.profile) {
       const { fromIni } = await import("@aws-sdk/credential-provider-ini");
-      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true, clientConfig: httpClientConfig(opts.env) })();
+      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true, clientConfig: await httpClientConfig(opts.env) })();
     }
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-    return await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: httpClientConfig(opts.env) })();
+    return await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: await httpClientConfig(opts.env) })();
   } catch (err) {
     throw await explainCredentialError(err, profileName, namedProfile(opts.profile, opts.env) !== undefined);
   }

@@ -12,19 +12,19 @@ export interface EksOptions {
   endpoint?: string | undefined;
 }
 
-function client(opts: EksOptions): EKSClient {
+async function client(opts: EksOptions): Promise<EKSClient> {
   return new EKSClient({
     region: opts.region,
     credentials: opts.credentials,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    ...httpClientConfig(process.env),
+    ...(await httpClientConfig(process.env)),
   });
 }
 
 export async function describeCluster(opts: EksOptions, name: string): Promise<ClusterDescription> {
   let cluster;
   try {
-    cluster = (await client(opts).send(new DescribeClusterCommand({ name }))).cluster;
+    cluster = (await (await client(opts)).send(new DescribeClusterCommand({ name }))).cluster;
   } catch (err) {
     const e = err as { name?: string; message?: string };
     if (e.name === "ResourceNotFoundException") {
@@ -53,7 +53,7 @@ export async function listClusters(opts: EksOptions): Promise<string[]> {
   const names: string[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await client(opts).send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
+    const out = await (await client(opts)).send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
     names.push(...(out.clusters ?? []));
     nextToken = out.nextToken;
   } while (nextToken);

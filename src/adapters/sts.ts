@@ -10,15 +10,15 @@ export interface StsOptions {
   env?: Readonly<Record<string, string | undefined>>;
 }
 
-function client(opts: StsOptions): STSClient {
-  return new STSClient({ region: opts.region || "us-east-1", credentials: opts.credentials, ...httpClientConfig(opts.env ?? process.env) });
+async function client(opts: StsOptions): Promise<STSClient> {
+  return new STSClient({ region: opts.region || "us-east-1", credentials: opts.credentials, ...(await httpClientConfig(opts.env ?? process.env)) });
 }
 
 export async function assumeRole(
   opts: StsOptions & { roleArn: string; sessionName: string; externalId?: string | undefined },
 ): Promise<AwsCredentialIdentity> {
   try {
-    const out = await client(opts).send(
+    const out = await (await client(opts)).send(
       new AssumeRoleCommand({
         RoleArn: opts.roleArn,
         RoleSessionName: opts.sessionName,
@@ -43,7 +43,7 @@ import type { CallerIdentity } from "../ports/sts.js";
 
 export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentity> {
   try {
-    const out = await client(opts).send(new GetCallerIdentityCommand({}));
+    const out = await (await client(opts)).send(new GetCallerIdentityCommand({}));
     return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
   } catch (err) {
     throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region");

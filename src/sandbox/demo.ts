@@ -47,7 +47,7 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
 
   // sandbox-admin is the account's admin (as the identity that created the cluster would be)
   const adminCreds = await import("../adapters/credentials.js").then((m) => m.resolveCredentials({ profile: "sandbox-admin", env }));
-  const iam = new IAMClient({ region: state.region, credentials: adminCreds, ...httpClientConfig(env) });
+  const iam = new IAMClient({ region: state.region, credentials: adminCreds, ...(await httpClientConfig(env)) });
 
   print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct})`);
   print("");

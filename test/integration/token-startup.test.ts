@@ -96,6 +96,22 @@ test("the bundles hold what their paths need: main.cjs no package code at all, s
   assert.ok(inputs("sign").includes("src/adapters/deferred-crypto.ts"), "node:crypto is routed through the deferred stand-in");
 });
 
+test("the SDK part imports the STS client and the proxy code only when needed (--role-arn; HTTPS_PROXY or AWS_CA_BUNDLE)", () => {
+  type Out = { imports?: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, { bytesInOutput: number }> };
+  const outputs = (JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as { aws: { outputs: Record<string, Out> } }).aws.outputs;
+  const closure = new Set<string>();
+  const walk = (file: string): void => {
+    if (closure.has(file)) return;
+    closure.add(file);
+    for (const i of outputs[file]?.imports ?? []) if (i.kind === "import-statement" && !i.external) walk(i.path);
+  };
+  walk("dist/aws.js");
+  const inputs = [...closure].flatMap((f) => Object.keys(outputs[f]!.inputs));
+  assert.ok(inputs.includes("src/adapters/credentials.ts"), "control: the closure holds the credential code");
+  for (const lazy of ["src/adapters/sts.ts", "src/adapters/http-proxy.ts"]) assert.ok(!inputs.includes(lazy), `${lazy} is loaded statically`);
+  assert.deepEqual(inputs.filter((f) => /client-sts|https-proxy-agent/.test(f)), []);
+});
+
 /** The signer as dist/main.cjs loads it, from a copy of dist/sign.cjs with the given cache file. */
 function loadCopy(cache: Buffer | "none"): { signer: Signer; rejected: boolean | undefined; cleanup(): void } {
   const t = tempDir();
