@@ -8,7 +8,7 @@
 // The parts are loaded with runtime import()s (src/parts.ts), so no part's code leaks into another.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 
 rmSync("dist", { recursive: true, force: true });
@@ -35,7 +35,11 @@ const commonJs = {
   // computed only when used: pathToFileURL at start-up would cost every call ~0.5 ms
   banner: { js: "const __eksMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};" },
 };
-const main = await build({ ...commonJs, entryPoints: { main: "src/cli/main.ts" } });
+// main.cjs is the executable itself (bin/eks-access is a symlink to it; package.json "bin" names
+// it): a wrapper file in front of it cost every call ~2 ms (one more module to resolve, read and
+// compile, and a package.json lookup to learn its module type).
+const main = await build({ ...commonJs, entryPoints: { main: "src/cli/main.ts" }, banner: { js: `#!/usr/bin/env node\n${commonJs.banner.js}` } });
+chmodSync("dist/main.cjs", 0o755);
 // The token cache-miss path (SigV4 signer), loaded by main.cjs only on a miss. node:crypto, which
 // @smithy/core imports at its top level but the signer never uses (it hashes in JS), is deferred
 // to first use (src/adapters/deferred-crypto.ts); `crypto` (the global, webcrypto) is hidden

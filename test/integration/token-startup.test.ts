@@ -1,6 +1,6 @@
 /**
  * What a `token` call loads — the reason it starts fast (bench/ measures the time itself):
- * a cache hit runs bin + dist/main.cjs on node:fs/os/path only; a miss with environment
+ * a cache hit runs dist/main.cjs (bin/eks-access links to it) on node:fs/os/path only; a miss with environment
  * credentials adds dist/sign.cjs through its V8 code cache, without node:crypto, without the ESM
  * loader and without the SDK's credential chain. Also the pieces that make that work: the code
  * cache loader (accepted, rejected, missing, written) and the deferred node:crypto stand-in.
@@ -45,9 +45,10 @@ process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(out)}
 
 const HEAVY = [/\bcrypto\b/, /esm\/loader/, /\bstream\b/, /\bnet\b/, /\bhttps?\b/, /\btls\b/];
 const heavy = (builtins: string[]): string[] => builtins.filter((m) => HEAVY.some((re) => re.test(m)));
-const MAIN_FILES = [join(repoRoot, "bin", "eks-access"), join(dist, "main.cjs")];
+// bin/eks-access is a symlink to dist/main.cjs: Node loads the one file, under its real name
+const MAIN_FILES = [join(dist, "main.cjs")];
 
-test("a cache hit loads bin and dist/main.cjs only, and no builtin beyond node:os (no crypto, vm, streams, ESM loader)", () => {
+test("a cache hit loads dist/main.cjs only, and no builtin beyond node:os (no crypto, vm, streams, ESM loader)", () => {
   const t = tempDir();
   try {
     const env = baseEnv({ ...KEYS, EKS_ACCESS_CACHE_DIR: join(t.path, "cache") });
