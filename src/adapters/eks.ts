@@ -50,10 +50,11 @@ export async function describeCluster(opts: EksOptions, name: string): Promise<C
 }
 
 export async function listClusters(opts: EksOptions): Promise<string[]> {
+  const eks = await client(opts); // one client for every page
   const names: string[] = [];
   let nextToken: string | undefined;
   do {
-    const out = await (await client(opts)).send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
+    const out = await eks.send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
     names.push(...(out.clusters ?? []));
     nextToken = out.nextToken;
   } while (nextToken);

@@ -36,27 +36,25 @@ class EnvProxyAgent extends AgentBase {
   }
 }
 
-let cached: { key: string; handler: NodeHttpHandler | undefined } | undefined;
+let cached: { key: string; handler: NodeHttpHandler } | undefined;
 
-export function requestHandler(env: Env): NodeHttpHandler | undefined {
+/** The handler for the proxy/CA settings in `env`; ./http.ts calls this only when one is set. */
+export function requestHandler(env: Env): NodeHttpHandler {
   const proxy = httpsProxyFromEnv(env);
   const caBundle = env["AWS_CA_BUNDLE"];
   const key = `${proxy}|${noProxyFromEnv(env)}|${caBundle}`;
   if (cached?.key === key) return cached.handler;
-  let handler: NodeHttpHandler | undefined;
-  if (proxy || caBundle) {
-    const tls: AgentOptions = {};
-    if (caBundle) {
-      try {
-        tls.ca = readFileSync(caBundle, "utf8");
-      } catch (err) {
-        throw new EksAccessError("config", `AWS_CA_BUNDLE ${caBundle} cannot be read (${(err as NodeJS.ErrnoException).code})`, {
-          hint: "point AWS_CA_BUNDLE at a PEM file or unset it",
-        });
-      }
+  const tls: AgentOptions = {};
+  if (caBundle) {
+    try {
+      tls.ca = readFileSync(caBundle, "utf8");
+    } catch (err) {
+      throw new EksAccessError("config", `AWS_CA_BUNDLE ${caBundle} cannot be read (${(err as NodeJS.ErrnoException).code})`, {
+        hint: "point AWS_CA_BUNDLE at a PEM file or unset it",
+      });
     }
-    handler = new NodeHttpHandler({ httpsAgent: new EnvProxyAgent(proxy, noProxyFromEnv(env), tls) as unknown as HttpsAgent });
   }
+  const handler = new NodeHttpHandler({ httpsAgent: new EnvProxyAgent(proxy, noProxyFromEnv(env), tls) as unknown as HttpsAgent });
   cached = { key, handler };
   return handler;
 }

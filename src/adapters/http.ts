@@ -14,6 +14,5 @@ type Env = Readonly<Record<string, string | undefined>>;
 export async function httpClientConfig(env: Env): Promise<{ requestHandler?: NodeHttpHandler }> {
   if (!httpsProxyFromEnv(env) && !env["AWS_CA_BUNDLE"]) return {};
   const { requestHandler } = await import("./http-proxy.js");
-  const h = requestHandler(env);
-  return h ? { requestHandler: h } : {};
+  return { requestHandler: requestHandler(env) };
 }
