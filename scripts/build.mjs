@@ -5,7 +5,8 @@
 //    on a miss (no ESM loader, node:crypto deferred);
 //  - dist/aws.js (+ chunks): the SDK credential chain and STS, for profiles/SSO/--role-arn;
 //  - dist/cli.js (+ chunks): every other command, with the AWS SDK split so each loads what it uses.
-// The parts are loaded with runtime import()s (src/parts.ts), so no part's code leaks into another.
+// The parts are loaded at run time (src/parts.ts: sign.cjs through node:vm, the ES module parts with
+// import()), so no part's code leaks into another.
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -76,7 +77,7 @@ const esmPart = (name, entry) =>
     banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
   });
 const rest = await esmPart("cli", "src/cli/app.ts");
-// The SDK credential chain and STS, loaded by sign.cjs only when the environment is not enough.
+// The SDK credential chain and STS, loaded (by main.cjs, for sign.cjs) only when the environment is not enough.
 const aws = await esmPart("aws", "src/aws-part.ts");
 // The V8 code cache for sign.cjs: one signing (made-up credentials, nothing leaves the process),
 // after which main.cjs writes the bytecode V8 compiled (dist/sign.cjs.codecache).

@@ -1,6 +1,7 @@
 /**
  * Loads the separately bundled parts that sit next to dist/main.cjs:
- *   sign.cjs — the token cache-miss path (SigV4 presigning), CommonJS so a miss needs no ESM loader;
+ *   sign.cjs — the token cache-miss path (SigV4 presigning), CommonJS so a miss needs no ESM loader,
+ *             run through node:vm with its V8 code cache (src/adapters/code-cache.ts);
  *   cli.js  — the yargs application (every command but a `token` cache hit);
  *   aws.js  — the SDK credential chain and STS, needed only when environment credentials are not
  *             enough (profiles, SSO, --role-arn, ...).
@@ -24,8 +25,8 @@ declare const __EKS_CJS__: boolean | undefined;
 
 export async function loadSigner(): Promise<Signer> {
   if (typeof __EKS_CJS__ !== "undefined") {
-    // dist/main.cjs: a plain require (import() of even a builtin would start the ESM loader, ~5 ms),
-    // node:vm only now (the cache-hit path does not need it), and the build's V8 code cache.
+    // dist/main.cjs: no import() (even of a builtin it would start the ESM loader, ~5 ms); node:vm
+    // only now (the cache-hit path does not need it), with the build's V8 code cache.
     return loadWithCodeCache<Signer>(join(__dirname, "sign.cjs"), {
       require,
       Script: (require("node:vm") as typeof import("node:vm")).Script,
