@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "../adapters/http.js";
-import { postTokenReview } from "../testenv/authenticator.js";
+import { postTokenReview } from "./cluster/authenticator.js";
 import { SANDBOX_UNSET, sandboxEnvironment, type SandboxState } from "./sandbox.js";
 
 export interface DemoResult {

@@ -7,13 +7,13 @@
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startMoto, type MotoServer } from "../../src/testenv/moto.js";
-import { startStsVerifier, type StsVerifier } from "../../src/testenv/sts-verifier.js";
-import { createTestCa, issueLeafCertificate } from "../../src/testenv/tls.js";
-import { sandboxAwsHosts, startAwsGateway, type AwsGateway } from "../../src/testenv/aws-gateway.js";
-import { startConnectProxy, type ConnectProxy } from "../../src/testenv/connect-proxy.js";
-import { locatePeers } from "../../src/testenv/peers.js";
-import { postTokenReview, startAwsIamAuthenticator, type AwsIamAuthenticator } from "../../src/testenv/authenticator.js";
+import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
+import { createTestCa, issueLeafCertificate } from "../../src/sandbox/emulator/tls.js";
+import { sandboxAwsHosts, startAwsGateway, type AwsGateway } from "../../src/sandbox/emulator/aws-gateway.js";
+import { startConnectProxy, type ConnectProxy } from "../../src/sandbox/emulator/connect-proxy.js";
+import { locatePeers } from "../../src/sandbox/cluster/peers.js";
+import { postTokenReview, startAwsIamAuthenticator, type AwsIamAuthenticator } from "../../src/sandbox/cluster/authenticator.js";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { aws } from "../aws-helpers.js";
 

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { startMoto, type MotoServer } from "../../src/testenv/moto.js";
-import { startStsVerifier, type StsVerifier } from "../../src/testenv/sts-verifier.js";
+import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
 import { baseEnv, run, runCli, tempDir, tokenUrl, type Env } from "../helpers.js";
 import { aws, verifyToken } from "../aws-helpers.js";
 

@@ -6,7 +6,7 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, lstatSync, readFileSync, statSync, symlinkSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { startMoto, type MotoServer } from "../../src/testenv/moto.js";
+import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 
 let moto: MotoServer;

@@ -10,9 +10,9 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { freePort, waitFor } from "./net.js";
+import { freePort, waitFor } from "../emulator/net.js";
 import { type Peers, type PeerProcess, peerStartError, spawnPeer } from "./peers.js";
-import { createRsaKeyPair, createTestCa, issueLeafCertificate } from "./tls.js";
+import { createRsaKeyPair, createTestCa, issueLeafCertificate } from "../emulator/tls.js";
 
 export interface KubeWebhook {
   /**

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect, createServer, type Server, type TLSSocket } from "node:tls";
-import { createTestCa, issueLeafCertificate, verifiesAgainst, type PemPair, type TestCa } from "../../src/testenv/tls.js";
+import { createTestCa, issueLeafCertificate, verifiesAgainst, type PemPair, type TestCa } from "../../src/sandbox/emulator/tls.js";
 
 const STS_HOST = "sts.us-west-2.amazonaws.com";
 

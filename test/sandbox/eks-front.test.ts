@@ -14,10 +14,10 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
-import { createTestCa } from "../../src/testenv/tls.js";
-import { eksRewriteTarget, signingService, startEksFront, type EksFront } from "../../src/testenv/eks-front.js";
-import { motoState, startMoto, type MotoServer } from "../../src/testenv/moto.js";
-import { freePort } from "../../src/testenv/net.js";
+import { createTestCa } from "../../src/sandbox/emulator/tls.js";
+import { eksRewriteTarget, signingService, startEksFront, type EksFront } from "../../src/sandbox/emulator/eks-front.js";
+import { motoState, startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { freePort } from "../../src/sandbox/emulator/net.js";
 import { baseEnv, cliPath, runAsync, tempDir, type Env, type RunResult } from "../helpers.js";
 
 const REGION = "us-west-2";

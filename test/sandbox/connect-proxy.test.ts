@@ -9,10 +9,10 @@ import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { normalizeAuthority, startConnectProxy, type ConnectProxy } from "../../src/testenv/connect-proxy.js";
-import { startMoto, type MotoServer } from "../../src/testenv/moto.js";
-import { startStsVerifier, type StsVerifier } from "../../src/testenv/sts-verifier.js";
-import { createTestCa, issueLeafCertificate, type TestCa } from "../../src/testenv/tls.js";
+import { normalizeAuthority, startConnectProxy, type ConnectProxy } from "../../src/sandbox/emulator/connect-proxy.js";
+import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
+import { createTestCa, issueLeafCertificate, type TestCa } from "../../src/sandbox/emulator/tls.js";
 
 const ORACLE = join(dirname(fileURLToPath(import.meta.url)), "oracle");
 const exec = promisify(execFile);

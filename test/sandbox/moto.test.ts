@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { accountIdFromAccessKeyId, motoState, parseMotoState, resetMoto, startMoto, type MotoServer } from "../../src/testenv/moto.js";
-import { liveGroupMembers } from "../../src/testenv/peers.js";
+import { accountIdFromAccessKeyId, motoState, parseMotoState, resetMoto, startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { liveGroupMembers } from "../../src/sandbox/cluster/peers.js";
 
 const DEFAULT_ACCOUNT = "123456789012";
 

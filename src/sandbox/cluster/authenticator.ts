@@ -19,7 +19,7 @@ import { request } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { type KubeEnv, type KubeWebhook, requestText, startKube } from "./kube.js";
-import { freePort, waitFor } from "./net.js";
+import { freePort, waitFor } from "../emulator/net.js";
 import { type PeerProcess, type Peers, peerStartError, spawnPeer } from "./peers.js";
 
 /** aws-auth style mappings, as the authenticator's config file spells them. */

@@ -12,8 +12,8 @@ import { request } from "node:http";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { startMoto, type MotoIamRole, type MotoServer } from "../../src/testenv/moto.js";
-import { findSsoRole, page, startSsoPortal, type SsoPortal } from "../../src/testenv/sso-portal.js";
+import { startMoto, type MotoIamRole, type MotoServer } from "../../src/sandbox/emulator/moto.js";
+import { findSsoRole, page, startSsoPortal, type SsoPortal } from "../fixtures/sso-portal.js";
 import { baseEnv, cliPath, runAsync, tempDir, type Env, type RunResult } from "../helpers.js";
 
 const ACCOUNT = "123456789012";

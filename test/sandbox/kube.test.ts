@@ -8,10 +8,10 @@ import { createServer, type Server } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type KubeEnv, kubectl, startKube, writeTokenKubeconfig } from "../../src/testenv/kube.js";
-import { waitFor } from "../../src/testenv/net.js";
-import { liveGroupMembers, locatePeers, PEERS_BIN_ENV } from "../../src/testenv/peers.js";
-import { createTestCa, issueLeafCertificate } from "../../src/testenv/tls.js";
+import { type KubeEnv, kubectl, startKube, writeTokenKubeconfig } from "../../src/sandbox/cluster/kube.js";
+import { waitFor } from "../../src/sandbox/emulator/net.js";
+import { liveGroupMembers, locatePeers, PEERS_BIN_ENV } from "../../src/sandbox/cluster/peers.js";
+import { createTestCa, issueLeafCertificate } from "../../src/sandbox/emulator/tls.js";
 
 interface TestWebhook {
   url: string;

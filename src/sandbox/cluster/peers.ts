@@ -70,7 +70,7 @@ function isExecutable(file: string): boolean {
   }
 }
 
-/** Walks up from this module (src/testenv/ or a bundle in dist/) to the directory holding tools/peers/build.sh. */
+/** Walks up from this module (src/sandbox/cluster/ or a bundle in dist/) to the directory holding tools/peers/build.sh. */
 export function findBuildScript(from = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, BUILD_SCRIPT);

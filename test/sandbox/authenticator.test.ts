@@ -18,9 +18,9 @@ import {
   postTokenReview,
   startAwsIamAuthenticator,
   startKubeWithAwsIamAuthenticator,
-} from "../../src/testenv/authenticator.js";
-import { kubectl, requestText, writeTokenKubeconfig } from "../../src/testenv/kube.js";
-import { liveGroupMembers, locatePeers, type Peers } from "../../src/testenv/peers.js";
+} from "../../src/sandbox/cluster/authenticator.js";
+import { kubectl, requestText, writeTokenKubeconfig } from "../../src/sandbox/cluster/kube.js";
+import { liveGroupMembers, locatePeers, type Peers } from "../../src/sandbox/cluster/peers.js";
 
 const CLUSTER_ID = "sandbox-cluster";
 const ROLE_ARN = "arn:aws:iam::111122223333:role/eks-devs";

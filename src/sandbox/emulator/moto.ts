@@ -9,7 +9,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, waitFor } from "./net.js";
-import { spawnPeer } from "./peers.js";
+import { spawnPeer } from "../cluster/peers.js";
 
 export interface MotoOptions {
   /** Extra environment for moto_server, e.g. { INITIAL_NO_AUTH_ACTION_COUNT: "0" }; merged over process.env. */

@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { startMoto, type MotoServer } from "../../src/testenv/moto.js";
+import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import {
   EMPTY_SHA256,
   buildCanonicalRequest,
@@ -18,8 +18,8 @@ import {
   rfc3986Encode,
   verifySignature,
   type ParsedPresign,
-} from "../../src/testenv/sigv4-verify.js";
-import { startStsVerifier, type StsVerifier } from "../../src/testenv/sts-verifier.js";
+} from "../../src/sandbox/emulator/sigv4-verify.js";
+import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
 
 const ORACLE = join(dirname(fileURLToPath(import.meta.url)), "oracle");
 const exec = promisify(execFile);
