@@ -150,12 +150,32 @@ describe("sigv4-verify (pure)", () => {
     assert.equal(code(VECTOR.url.replace("AWS4-HMAC-SHA256", "AWS4-HMAC-SHA1")), "IncompleteSignature");
     assert.equal(code(VECTOR.url, { host: headers.host }), "AccessDenied", "x-k8s-aws-id signed but not sent");
     assert.equal(code(VECTOR.url.replace("host%3Bx-k8s-aws-id", "host")), "AccessDenied", "x-k8s-aws-id not signed");
-    assert.equal(code(VECTOR.url, headers, new Date(now.getTime() + 61_000)), "ExpiredToken");
-    assert.equal(code(VECTOR.url, headers, new Date(now.getTime() + 60_000)), "ok");
-    assert.equal(code(VECTOR.url, headers, new Date(now.getTime() - 301_000)), "SignatureDoesNotMatch");
     assert.equal(code("https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15"), "MissingAuthenticationToken");
     const mismatchedScope = checkPresignedRequest(vectorRequest(VECTOR.url, headers), { now, allowedRegions: ["eu-west-1"] });
     assert.ok(isStsError(mismatchedScope) && mismatchedScope.code === "SignatureDoesNotMatch");
+  });
+
+  it("accepts a presigned URL for 15 minutes after X-Amz-Date whatever X-Amz-Expires says, as STS does", () => {
+    // The vector says X-Amz-Expires=60: STS ignores it (aws-sdk-go #2167), so must we.
+    assert.match(VECTOR.url, /X-Amz-Expires=60&/);
+    const headers = { host: ["sts.us-west-2.amazonaws.com"], "x-k8s-aws-id": ["test-cluster"] };
+    const signed = new Date(VECTOR.now).getTime();
+    const at = (offsetSeconds: number) => {
+      const r = checkPresignedRequest(vectorRequest(VECTOR.url, headers), { now: new Date(signed + offsetSeconds * 1000) });
+      return isStsError(r) ? `${r.code}: ${r.message}` : "ok";
+    };
+    assert.equal(at(61), "ok", "61 s: past X-Amz-Expires, still valid");
+    assert.equal(at(14 * 60), "ok", "14 min: the token's expirationTimestamp");
+    assert.equal(at(15 * 60), "ok", "15 min: the last second");
+    assert.equal(at(15 * 60 + 1), "SignatureDoesNotMatch: Signature expired: 20230428T000000Z is now earlier than 20230428T000001Z (20230428T001501Z - 15 min.)");
+    assert.match(at(16 * 60), /^SignatureDoesNotMatch: Signature expired: /);
+    // X-Amz-Expires=0 (some SDKs send it) is no shorter either
+    const zero = checkPresignedRequest(vectorRequest(VECTOR.url.replace("X-Amz-Expires=60", "X-Amz-Expires=0"), headers), { now: new Date(signed + 14 * 60_000) });
+    assert.ok(!isStsError(zero), JSON.stringify(zero));
+    // dated in the future: STS allows 15 minutes of clock skew
+    assert.equal(at(-14 * 60), "ok");
+    assert.equal(at(-15 * 60 - 1), "SignatureDoesNotMatch: Signature not yet current: 20230428T000000Z is still later than 20230427T235959Z (20230427T234459Z + 15 min.)");
+    assert.match(at(-16 * 60), /^SignatureDoesNotMatch: Signature not yet current: /);
   });
 });
 
@@ -328,17 +348,22 @@ describe("local STS verifier against moto_server and botocore-signed tokens", ()
     assert.equal(await errorCode(t.user!, atHost(t.user!), tampered), "SignatureDoesNotMatch");
   });
 
-  it("accepts a token until X-Amz-Date + X-Amz-Expires and refuses it after", async () => {
-    const last = await withClock(new Date(signedAt.getTime() + 60_000), () => send(verifier, t.user!.url, atHost(t.user!)));
-    assert.equal(last.status, 200, last.body);
-    const code = await withClock(new Date(signedAt.getTime() + 61_000), () => errorCode(t.user!, atHost(t.user!)));
-    assert.equal(code, "ExpiredToken");
+  it("accepts a botocore token (X-Amz-Expires=60) at 61 s and 14 min after X-Amz-Date, refuses it at 16 min", async () => {
+    assert.match(t.user!.url, /X-Amz-Expires=60&/);
+    for (const seconds of [61, 14 * 60]) {
+      const ok = await withClock(new Date(signedAt.getTime() + seconds * 1000), () => send(verifier, t.user!.url, atHost(t.user!)));
+      assert.equal(ok.status, 200, `${seconds} s: ${ok.body}`);
+    }
+    const late = await withClock(new Date(signedAt.getTime() + 16 * 60_000), () => send(verifier, t.user!.url, atHost(t.user!)));
+    assert.equal(late.status, 403);
+    assert.equal(xmlField(late.body, "Code"), "SignatureDoesNotMatch");
+    assert.match(xmlField(late.body, "Message") ?? "", /^Signature expired: 20300102T030405Z is now earlier than 20300102T030505Z \(20300102T032005Z - 15 min\.\)$/);
   });
 
-  it("refuses a token dated in the future beyond the clock skew", async () => {
-    const code = await withClock(new Date(signedAt.getTime() - 10 * 60_000), () => errorCode(t.user!, atHost(t.user!)));
+  it("refuses a token dated in the future beyond STS's 15 minutes of clock skew", async () => {
+    const code = await withClock(new Date(signedAt.getTime() - 16 * 60_000), () => errorCode(t.user!, atHost(t.user!)));
     assert.equal(code, "SignatureDoesNotMatch");
-    const within = await withClock(new Date(signedAt.getTime() - 60_000), () => send(verifier, t.user!.url, atHost(t.user!)));
+    const within = await withClock(new Date(signedAt.getTime() - 14 * 60_000), () => send(verifier, t.user!.url, atHost(t.user!)));
     assert.equal(within.status, 200, within.body);
   });
 

@@ -15,10 +15,20 @@ export const CLUSTER_ID_HEADER = "x-k8s-aws-id";
 export const STS_SERVICE = "sts";
 export const GET_CALLER_IDENTITY = "GetCallerIdentity";
 export const STS_API_VERSION = "2011-06-15";
-/** aws-iam-authenticator accepts X-Amz-Expires 0..900; so do we. */
+/** aws-iam-authenticator accepts X-Amz-Expires 0..900; so do we (the value is checked, then ignored). */
 export const MAX_EXPIRES_SECONDS = 900;
-/** AWS accepts request dates up to 5 minutes in the future. */
-export const DEFAULT_CLOCK_SKEW_SECONDS = 300;
+/**
+ * How long STS accepts a presigned GetCallerIdentity: 15 minutes after its X-Amz-Date, whatever
+ * X-Amz-Expires says (STS ignores it: aws-sdk-go #2167, aws-iam-authenticator #258 and the comment
+ * on presignedURLExpiration in its pkg/token/token.go). The AWS CLI and eks-access therefore give
+ * the token a 14-minute expirationTimestamp, and kubectl reuses it that long.
+ */
+export const PRESIGNED_VALIDITY_SECONDS = 900;
+/**
+ * How far in the future STS accepts an X-Amz-Date: 15 minutes (its errors read "Signature not yet
+ * current: ... is still later than ... (<now> + 15 min.)"; most other services allow 5).
+ */
+export const DEFAULT_CLOCK_SKEW_SECONDS = 900;
 
 export type StsErrorCode =
   | "SignatureDoesNotMatch"
@@ -74,6 +84,7 @@ export interface CheckOptions {
   now: Date;
   /** Regions a credential scope may name; undefined = any well-formed region. */
   allowedRegions?: readonly string[];
+  /** How far in the future X-Amz-Date may be (default DEFAULT_CLOCK_SKEW_SECONDS). */
   clockSkewSeconds?: number;
 }
 
@@ -317,20 +328,25 @@ function checkValidity(amzDate: string, expires: string, opts: CheckOptions): Va
     return stsError("AccessDenied", `X-Amz-Expires must be an integer from 0 to ${MAX_EXPIRES_SECONDS}, got ${JSON.stringify(expires)}`);
   }
   const expiresSeconds = Number(expires);
-  const skewMs = (opts.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS) * 1000;
+  const skewSeconds = opts.clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS;
   const nowMs = opts.now.getTime();
-  if (signedAt.getTime() > nowMs + skewMs) {
+  // STS's own wording for both ends of the window
+  if (signedAt.getTime() > nowMs + skewSeconds * 1000) {
     return stsError(
       "SignatureDoesNotMatch",
-      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(new Date(nowMs + skewMs))} (${formatAmzDate(opts.now)} + ${skewMs / 1000} s.)`,
+      `Signature not yet current: ${amzDate} is still later than ${formatAmzDate(new Date(nowMs + skewSeconds * 1000))} (${formatAmzDate(opts.now)} + ${minutes(skewSeconds)} min.)`,
     );
   }
-  const expiresAt = new Date(signedAt.getTime() + expiresSeconds * 1000);
-  if (nowMs > expiresAt.getTime()) {
-    return stsError("ExpiredToken", `The presigned URL expired at ${formatAmzDate(expiresAt)} (X-Amz-Date ${amzDate} + ${expiresSeconds} s), now ${formatAmzDate(opts.now)}`);
+  if (nowMs > signedAt.getTime() + PRESIGNED_VALIDITY_SECONDS * 1000) {
+    return stsError(
+      "SignatureDoesNotMatch",
+      `Signature expired: ${amzDate} is now earlier than ${formatAmzDate(new Date(nowMs - PRESIGNED_VALIDITY_SECONDS * 1000))} (${formatAmzDate(opts.now)} - ${minutes(PRESIGNED_VALIDITY_SECONDS)} min.)`,
+    );
   }
   return { signedAt, expiresSeconds };
 }
+
+const minutes = (seconds: number): string => String(Math.round((seconds / 60) * 100) / 100);
 
 function parseSignedHeaders(value: string, headers: PresignedRequest["headers"]): string[] | StsError {
   const names = value.split(";");
