@@ -89,7 +89,7 @@ function sandboxCommand(y: Argv): Argv {
       .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox, or EKS_ACCESS_SANDBOX_DIR)" })
       .command("up", "Start moto, the STS verifier, etcd, kube-apiserver and aws-iam-authenticator in the background", {}, async (a) => out(await (await load()).sandboxUp(a as SandboxCliArgs)))
       .command("down", "Stop everything the sandbox started", {}, async (a) => out(await (await load()).sandboxDown(a as SandboxCliArgs)))
-      .command("env", 'Print shell exports for aws, eks-access and kubectl: eval "$(eks-access sandbox env)"', {}, async (a) => out(await (await load()).sandboxEnv(a as SandboxCliArgs)))
+      .command("env", 'Print shell exports for aws, eks-access and kubectl: eval "$(eks-access sandbox env)"', (e) => e.option("unset", { type: "boolean", default: false, describe: 'Print the lines that restore the shell as it was: eval "$(eks-access sandbox env --unset)"' }), async (a) => out(await (await load()).sandboxEnv(a)))
       .command(
         "demo",
         "Run seed 001 (IAM user → role → aws-auth → kubeconfig → kubectl) against the sandbox",

@@ -23,12 +23,16 @@ import { startKube } from "./cluster/kube.js";
 import { startAwsIamAuthenticator } from "./cluster/authenticator.js";
 import { freePort } from "./emulator/net.js";
 import { EksAccessError } from "../core/errors.js";
+import { bypassesProxy } from "../core/no-proxy.js";
+import { processIdentity, type ProcessIdentity } from "./state.js";
 
 export const SANDBOX_ACCOUNT = "123456789012";
 
 export interface SandboxState {
   version: 1;
   pid: number;
+  /** The daemon's start time and command line: `down`/`up`/`env` trust `pid` only while they match. */
+  daemon?: ProcessIdentity;
   ready: boolean;
   dir: string;
   region: string;
@@ -133,7 +137,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const gateway = await startAwsGateway({ tls: { cert: awsLeaf.certPem, key: awsLeaf.keyPem }, verifierUrl: verifier.url, awsUrl: front.url });
     stops.push(() => gateway.stop());
     const routes = Object.fromEntries(sandboxAwsHosts(region).map((h) => [`${h}:443`, gateway.port]));
-    const proxy = await startConnectProxy({ routes });
+    // the sandbox's AWS host names go to the gateway; everything else as the user's environment would
+    const proxy = await startConnectProxy({ routes, unrouted: userProxySettings(process.env) });
     stops.push(() => proxy.stop());
 
     log("starting etcd and kube-apiserver");
@@ -186,6 +191,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const state: SandboxState = {
       version: 1,
       pid: process.pid,
+      daemon: processIdentity(process.pid),
       ready: true,
       dir,
       region,
@@ -213,21 +219,72 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   }
 }
 
-/** The environment that points aws, eks-access and kubectl at a running sandbox (no secret in it). */
-export function sandboxEnvironment(state: SandboxState, binDir: string): Array<[string, string]> {
-  return [
-    ["AWS_CONFIG_FILE", state.awsConfigFile],
-    ["AWS_SHARED_CREDENTIALS_FILE", state.awsCredentialsFile],
-    ["AWS_PROFILE", "sandbox-admin"],
-    ["AWS_REGION", state.region],
-    ["AWS_DEFAULT_REGION", state.region],
-    ["HTTPS_PROXY", state.proxyUrl],
-    ["NO_PROXY", "127.0.0.1,localhost"],
-    ["AWS_CA_BUNDLE", state.caFile],
-    ["KUBECONFIG", state.kubeconfig],
-    ["EKS_ACCESS_CACHE_DIR", join(state.dir, "token-cache")],
-    ["PATH", `${binDir}:${process.env["PATH"] ?? ""}`],
-  ];
+/**
+ * The proxy settings of the user's own environment: what the sandbox's CONNECT proxy does with
+ * destinations that are not the sandbox's (direct, or through the user's HTTPS_PROXY unless
+ * NO_PROXY says otherwise). In a shell that evaluated `sandbox env`, the values saved before it.
+ */
+export function userProxySettings(env: Readonly<Record<string, string | undefined>>): { httpsProxy?: string; noProxy?: string } {
+  const saved = env["EKS_ACCESS_SANDBOX_SAVED"] !== undefined && env["EKS_ACCESS_SANDBOX_SAVED"] !== "";
+  const get = (name: string): string | undefined => (saved ? env[`EKS_ACCESS_SANDBOX_SAVED_${name}`] : env[name]) || undefined;
+  const httpsProxy = get("HTTPS_PROXY") ?? get("https_proxy");
+  const noProxy = get("NO_PROXY") ?? get("no_proxy");
+  return { ...(httpsProxy ? { httpsProxy } : {}), ...(noProxy ? { noProxy } : {}) };
+}
+
+/**
+ * NO_PROXY for a sandbox shell: the user's entries (so that what bypassed their proxy still goes
+ * direct), minus any that would send the sandbox's AWS host names around the sandbox proxy, plus
+ * the loopback names.
+ */
+export function sandboxNoProxy(userNoProxy: string | undefined, region: string): string {
+  const hosts = sandboxAwsHosts(region);
+  const kept = (userNoProxy ?? "")
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "" && !hosts.some((h) => bypassesProxy(h, 443, e)));
+  return [...new Set([...kept, "127.0.0.1", "localhost"])].join(",");
+}
+
+/** Variables `sandbox env` sets (PATH: the CLI's directory put first). */
+export const SANDBOX_SET = [
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  "AWS_PROFILE",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "NO_PROXY",
+  "no_proxy",
+  "AWS_CA_BUNDLE",
+  "KUBECONFIG",
+  "EKS_ACCESS_CACHE_DIR",
+  "PATH",
+] as const;
+
+/**
+ * The environment that points aws, eks-access and kubectl at a running sandbox (no secret in it).
+ * `userEnv` is the environment it is applied to (its NO_PROXY is kept).
+ */
+export function sandboxEnvironment(state: SandboxState, binDir: string, userEnv: Readonly<Record<string, string | undefined>> = process.env): Array<[string, string]> {
+  const noProxy = sandboxNoProxy(userProxySettings(userEnv).noProxy, state.region);
+  const values: Record<(typeof SANDBOX_SET)[number], string> = {
+    AWS_CONFIG_FILE: state.awsConfigFile,
+    AWS_SHARED_CREDENTIALS_FILE: state.awsCredentialsFile,
+    AWS_PROFILE: "sandbox-admin",
+    AWS_REGION: state.region,
+    AWS_DEFAULT_REGION: state.region,
+    HTTPS_PROXY: state.proxyUrl,
+    https_proxy: state.proxyUrl,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    AWS_CA_BUNDLE: state.caFile,
+    KUBECONFIG: state.kubeconfig,
+    EKS_ACCESS_CACHE_DIR: join(state.dir, "token-cache"),
+    PATH: `${binDir}:${userEnv["PATH"] ?? ""}`,
+  };
+  return SANDBOX_SET.map((k) => [k, values[k]]);
 }
 
 /** Variables that would send AWS calls elsewhere or pick other credentials: unset by `sandbox env`. */
@@ -240,6 +297,4 @@ export const SANDBOX_UNSET = [
   "AWS_ENDPOINT_URL_IAM",
   "AWS_ENDPOINT_URL_EKS",
   "AWS_DEFAULT_PROFILE",
-  "https_proxy",
-  "no_proxy",
-];
+] as const;

@@ -1,15 +1,18 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
-import type { Socket } from "node:net";
+import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { connect as netConnect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { normalizeAuthority, startConnectProxy, type ConnectProxy } from "../../src/sandbox/emulator/connect-proxy.js";
+import { normalizeAuthority, parseProxyUrl, startConnectProxy, type ConnectProxy } from "../../src/sandbox/emulator/connect-proxy.js";
+import { listenOnLoopback } from "../../src/sandbox/emulator/net.js";
 import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
 import { createTestCa, issueLeafCertificate, type TestCa } from "../../src/sandbox/emulator/tls.js";
@@ -134,7 +137,7 @@ describe("connect proxy in front of the local STS posing as sts.us-west-2.amazon
     assert.equal(body.GetCallerIdentityResponse.GetCallerIdentityResult.Arn, userArn);
     assert.equal(body.GetCallerIdentityResponse.GetCallerIdentityResult.Account, "123456789012");
     assert.equal(proxy.outboundConnections, before + 1);
-    assert.deepEqual(proxy.events.at(-1), { target: `${STS_HOST}:443`, localPort: verifier.port });
+    assert.deepEqual(proxy.events.at(-1), { target: `${STS_HOST}:443`, localPort: verifier.port, via: "route" });
   });
 
   it("keeps the cluster binding through the tunnel: another x-k8s-aws-id gets 403", async () => {
@@ -145,12 +148,12 @@ describe("connect proxy in front of the local STS posing as sts.us-west-2.amazon
     assert.match(reply.body, /<Code>SignatureDoesNotMatch<\/Code>/);
   });
 
-  it("refuses CONNECT to destinations that are not mapped, without opening any connection", async () => {
+  it("by default refuses CONNECT to destinations that are not mapped, without opening any connection", async () => {
     const before = proxy.outboundConnections;
     for (const target of ["example.com:443", `${STS_HOST}:8443`, "sts.eu-west-1.amazonaws.com:443", `127.0.0.1:${verifier.port}`, `127.0.0.1:${moto.port}`]) {
       const answer = await connectVia(proxy, target);
       assert.equal(answer.status, 403, target);
-      assert.deepEqual(proxy.events.at(-1), { target, localPort: undefined });
+      assert.deepEqual(proxy.events.at(-1), { target, localPort: undefined, via: "refused" });
     }
     assert.equal(proxy.outboundConnections, before);
   });
@@ -172,5 +175,151 @@ describe("connect proxy in front of the local STS posing as sts.us-west-2.amazon
   it("rejects invalid routes at start", async () => {
     await assert.rejects(startConnectProxy({ routes: { "a:b:c": 1 } }), /invalid route destination/);
     await assert.rejects(startConnectProxy({ routes: { "x.example:443": 0 } }), /invalid local port/);
+  });
+});
+
+describe("connect proxy: parseProxyUrl", () => {
+  it("reads the user's HTTPS_PROXY as curl does (scheme optional, credentials percent-decoded)", () => {
+    assert.deepEqual(parseProxyUrl("proxy.corp.example:3128"), { host: "proxy.corp.example", port: 3128, tls: false, authorization: undefined });
+    assert.deepEqual(parseProxyUrl("http://proxy.corp.example"), { host: "proxy.corp.example", port: 80, tls: false, authorization: undefined });
+    assert.deepEqual(parseProxyUrl("https://u%40corp:p%3Ass@[::1]:8443/"), {
+      host: "::1",
+      port: 8443,
+      tls: true,
+      authorization: `Basic ${Buffer.from("u@corp:p:ss").toString("base64")}`,
+    });
+    assert.throws(() => parseProxyUrl("socks5://127.0.0.1:1080"), /scheme socks5: is not supported/);
+  });
+});
+
+/**
+ * A user's shell after `sandbox env` has HTTPS_PROXY = this proxy: everything that is not the
+ * sandbox's must still reach what it reached before. "The internet" here is a second HTTPS server
+ * on 127.0.0.2, and "the corporate proxy" a CONNECT proxy on 127.0.0.1: no traffic leaves loopback.
+ */
+describe("connect proxy passing other destinations on, as the user's environment would", () => {
+  let dir: string;
+  let ca: TestCa;
+  let internet: { port: number; stop(): Promise<void> };
+  let corporate: { port: number; seen: Array<{ target: string; authorization: string | undefined }>; stop(): Promise<void> };
+  let sandboxHost: { port: number; stop(): Promise<void> };
+  const proxies: ConnectProxy[] = [];
+
+  const start = async (unrouted: Parameters<typeof startConnectProxy>[0]["unrouted"]) => {
+    const p = await startConnectProxy({ routes: { [`${STS_HOST}:443`]: sandboxHost.port }, unrouted });
+    proxies.push(p);
+    return p;
+  };
+
+  /** curl through `proxy` to the "internet" server, trusting only the test CA. */
+  const curl = async (proxy: ConnectProxy) => {
+    const { stdout } = await exec("curl", ["-sS", "--max-time", "20", "--proxy", proxy.url, "--cacert", ca.certPath, `https://127.0.0.2:${internet.port}/hello`], {
+      env: { PATH: process.env["PATH"] },
+    });
+    return stdout;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "eks-access-proxy-pass-"));
+    ca = await createTestCa(dir);
+    const leaf = await issueLeafCertificate(ca, { name: "internet", dnsNames: ["internet.test"], ipAddresses: ["127.0.0.2"] });
+    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(`hello from the internet: ${req.url}\n`);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.2", resolve));
+    const address = server.address();
+    assert.ok(address !== null && typeof address === "object");
+    internet = {
+      port: address.port,
+      stop: () =>
+        new Promise((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    };
+
+    // a minimal corporate proxy: records each CONNECT, demands credentials, tunnels to loopback only
+    const seen: Array<{ target: string; authorization: string | undefined }> = [];
+    const corp = createHttpServer((_req, res) => res.writeHead(405).end());
+    corp.on("connect", (req: IncomingMessage, client: Duplex, head: Buffer) => {
+      const target = req.url ?? "";
+      const authorization = req.headers["proxy-authorization"];
+      seen.push({ target, authorization });
+      client.on("error", () => client.destroy());
+      if (authorization === undefined) {
+        client.end("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=corp\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      const m = /^(127\.\d+\.\d+\.\d+):(\d+)$/.exec(target);
+      if (!m) {
+        client.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      const up = netConnect({ host: m[1]!, port: Number(m[2]) }, () => {
+        client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+        if (head.length > 0) up.write(head);
+        up.pipe(client);
+        client.pipe(up);
+      });
+      up.on("error", () => client.destroy());
+      client.once("close", () => up.destroy());
+    });
+    const listening = await listenOnLoopback(corp, "corporate proxy");
+    corporate = { port: listening.port, seen, stop: listening.stop };
+
+    // stands in for the sandbox gateway: any TCP server on loopback
+    const gw = createHttpServer((_req, res) => res.end("gateway\n"));
+    sandboxHost = await listenOnLoopback(gw, "gateway stand-in");
+  });
+
+  after(async () => {
+    for (const p of proxies) await p.stop();
+    await sandboxHost?.stop();
+    await corporate?.stop();
+    await internet?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("no upstream proxy: tunnels other destinations directly", async () => {
+    const proxy = await start({});
+    assert.equal(await curl(proxy), "hello from the internet: /hello\n");
+    assert.deepEqual(proxy.events.at(-1), { target: `127.0.0.2:${internet.port}`, localPort: undefined, via: "direct" });
+    // the sandbox's own host names still go to the sandbox
+    const routed = await connectVia(proxy, `${STS_HOST}:443`);
+    assert.equal(routed.status, 200);
+    routed.socket?.destroy();
+    assert.deepEqual(proxy.events.at(-1), { target: `${STS_HOST}:443`, localPort: sandboxHost.port, via: "route" });
+  });
+
+  it("with the user's HTTPS_PROXY: CONNECTs through it, with the credentials of its URL", async () => {
+    const proxy = await start({ upstreamProxy: `http://alice:s3cr%40t@127.0.0.1:${corporate.port}`, noProxy: "localhost,.internal.example" });
+    const before = corporate.seen.length;
+    assert.equal(await curl(proxy), "hello from the internet: /hello\n");
+    assert.deepEqual(corporate.seen.slice(before), [{ target: `127.0.0.2:${internet.port}`, authorization: `Basic ${Buffer.from("alice:s3cr@t").toString("base64")}` }]);
+    assert.equal(proxy.events.at(-1)?.via, "upstream");
+    // sandbox routes never go to the corporate proxy
+    const routed = await connectVia(proxy, `${STS_HOST}:443`);
+    assert.equal(routed.status, 200);
+    routed.socket?.destroy();
+    assert.equal(corporate.seen.length, before + 1);
+  });
+
+  it("honours the user's NO_PROXY: those hosts go direct, not through the upstream", async () => {
+    const proxy = await start({ upstreamProxy: `http://alice:x@127.0.0.1:${corporate.port}`, noProxy: "example.org, 127.0.0.2" });
+    const before = corporate.seen.length;
+    assert.equal(await curl(proxy), "hello from the internet: /hello\n");
+    assert.equal(corporate.seen.length, before, "the corporate proxy saw nothing");
+    assert.equal(proxy.events.at(-1)?.via, "direct");
+  });
+
+  it("passes the upstream's refusal on as it came (407), and answers 502 when the upstream is down", async () => {
+    const proxy = await start({ upstreamProxy: `http://127.0.0.1:${corporate.port}` });
+    const refused = await connectVia(proxy, `127.0.0.2:${internet.port}`);
+    assert.equal(refused.status, 407);
+    const dead = await listenOnLoopback(createHttpServer(), "dead");
+    await dead.stop();
+    const down = await start({ upstreamProxy: `http://127.0.0.1:${dead.port}` });
+    assert.equal((await connectVia(down, `127.0.0.2:${internet.port}`)).status, 502);
   });
 });

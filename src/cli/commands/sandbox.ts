@@ -6,12 +6,13 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { EksAccessError } from "../../core/errors.js";
-import { clearState, defaultSandboxDir, isAlive, logFile, readState, runningSandbox, writeState } from "../../sandbox/state.js";
+import { clearState, defaultSandboxDir, isAlive, isSandboxDaemon, logFile, readState, runningSandbox, writeState } from "../../sandbox/state.js";
 import type { SandboxState } from "../../sandbox/sandbox.js";
 
 export interface SandboxArgs {
   dir?: string | undefined;
   keep?: boolean | undefined;
+  unset?: boolean | undefined;
 }
 
 const dirOf = (a: SandboxArgs): string => resolve(a.dir ?? defaultSandboxDir());
@@ -35,6 +36,8 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const running = runningSandbox(dir);
   if (running) return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}) in ${dir}\n`;
+  const stale = readState(dir);
+  if (stale) say(`removing the state file of a sandbox that is no longer running (pid ${stale.pid} is not its daemon)`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   clearState(dir);
   const log = openSync(logFile(dir), "w", 0o600);
@@ -93,9 +96,14 @@ export async function sandboxDaemon(a: SandboxArgs): Promise<string> {
 export async function sandboxDown(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const s = readState(dir);
-  if (!s || !isAlive(s.pid)) {
+  if (!s) {
     clearState(dir);
     return `no sandbox running in ${dir}\n`;
+  }
+  if (!isSandboxDaemon(s, dir)) {
+    // a crash or reboot left the file; its PID may now belong to anything: never signal it
+    clearState(dir);
+    return `no sandbox running in ${dir} (removed a stale state file: pid ${s.pid} is not the sandbox daemon)\n`;
   }
   process.kill(s.pid, "SIGTERM");
   const gone = await until(() => (isAlive(s.pid) ? undefined : true), 600, 100);
@@ -110,17 +118,12 @@ function requireRunning(dir: string): SandboxState {
   return s;
 }
 
-const shellQuote = (v: string): string => `'${v.replace(/'/g, `'\\''`)}'`;
 
 export async function sandboxEnv(a: SandboxArgs): Promise<string> {
+  const { sandboxEnvScript, sandboxRestoreScript } = await import("../../sandbox/shell-env.js");
+  if (a.unset) return sandboxRestoreScript(binDir());
   const s = requireRunning(dirOf(a));
-  const { sandboxEnvironment, SANDBOX_UNSET } = await import("../../sandbox/sandbox.js");
-  const lines = [`# eks-access sandbox: cluster ${s.clusterName}, account ${s.accountId} (eval "$(eks-access sandbox env)")`];
-  lines.push(`unset ${SANDBOX_UNSET.join(" ")}`);
-  for (const [k, v] of sandboxEnvironment(s, binDir())) {
-    lines.push(k === "PATH" ? `export PATH=${shellQuote(binDir())}:"$PATH"` : `export ${k}=${shellQuote(v)}`);
-  }
-  return `${lines.join("\n")}\n`;
+  return sandboxEnvScript(s, binDir(), process.env);
 }
 
 export async function sandboxDemo(a: SandboxArgs): Promise<string> {

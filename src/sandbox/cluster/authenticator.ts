@@ -11,11 +11,15 @@
  * verifier. It only accepts tokens whose URL host is a real STS host name of its partition.
  *
  * Quirk of v0.6.13: besides its main port it also serves a plain-HTTP /healthz on the fixed port
- * :21363 of all interfaces (error ignored when taken); this launcher does not rely on it.
+ * :21363 of all interfaces (pkg/server/server.go: http.ListenAndServe(":21363", ...), no flag;
+ * error ignored when taken). So that nothing of ours listens beyond loopback, this launcher holds
+ * 127.0.0.1:21363 while the authenticator runs: the kernel then refuses the authenticator's
+ * wildcard bind. When the port is already taken by another process, that bind fails all the same.
  */
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { request } from "node:https";
+import { createServer as createTcpServer, type Server as TcpServer } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { type KubeEnv, type KubeWebhook, requestText, startKube } from "./kube.js";
@@ -109,13 +113,21 @@ export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOpt
     ...(opts.kubeconfig ? [`--kubeconfig=${opts.kubeconfig}`] : []),
   ];
   const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", ...opts.env };
-  const peer = await spawnPeer("aws-iam-authenticator", opts.binary, args, { logFile: join(opts.dir, "aws-iam-authenticator.log"), env });
+  const guard = await holdLoopbackPort(HEALTHZ_ALL_INTERFACES_PORT);
+  let peer: PeerProcess;
+  try {
+    peer = await spawnPeer("aws-iam-authenticator", opts.binary, args, { logFile: join(opts.dir, "aws-iam-authenticator.log"), env });
+  } catch (err) {
+    await guard.release();
+    throw err;
+  }
   const caFile = opts.tls?.caPath ?? join(stateDir, "cert.pem");
   const url = `https://127.0.0.1:${port}/authenticate`;
   try {
     await waitHealthy(peer, port, caFile);
   } catch (err) {
     await peer.stop(2_000);
+    await guard.release();
     throw err;
   }
   opts.log?.(`aws-iam-authenticator ready at ${url} (cluster id ${opts.clusterId})`);
@@ -123,7 +135,29 @@ export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOpt
     url, port, caFile, kubeconfigFile, configFile, process: peer,
     webhook: { url, caFile, version: "v1beta1" },
     // v0.6.13 ignores SIGTERM (its signal handler stops the mappers, not the HTTP server): no grace
-    stop: () => peer.stop(0),
+    stop: async () => {
+      await peer.stop(0);
+      await guard.release();
+    },
+  };
+}
+
+/** The port v0.6.13 serves /healthz on, on every interface, with no way to configure it. */
+export const HEALTHZ_ALL_INTERFACES_PORT = 21363;
+
+/**
+ * Listens on 127.0.0.1:`port` (answering nothing) so that a later wildcard bind of that port fails.
+ * Taken already (EADDRINUSE): nothing to hold, the wildcard bind fails anyway.
+ */
+async function holdLoopbackPort(port: number): Promise<{ release(): Promise<void> }> {
+  const server: TcpServer = createTcpServer((socket) => socket.destroy());
+  const held = await new Promise<boolean>((resolve, reject) => {
+    server.once("error", (err: NodeJS.ErrnoException) => (err.code === "EADDRINUSE" ? resolve(false) : reject(err)));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => resolve(true));
+  });
+  let released: Promise<void> | undefined;
+  return {
+    release: () => (released ??= held ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve()),
   };
 }
 
