@@ -138,7 +138,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => gateway.stop());
     const routes = Object.fromEntries(sandboxAwsHosts(region).map((h) => [`${h}:443`, gateway.port]));
     // the sandbox's AWS host names go to the gateway; everything else as the user's environment would
-    const proxy = await startConnectProxy({ routes, unrouted: userProxySettings(process.env) });
+    const user = userProxySettings(process.env);
+    const proxy = await startConnectProxy({ routes, unrouted: { upstreamProxy: user.httpsProxy, noProxy: user.noProxy } });
     stops.push(() => proxy.stop());
 
     log("starting etcd and kube-apiserver");

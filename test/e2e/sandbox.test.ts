@@ -2,27 +2,47 @@
  * The README's main job end to end: `sandbox up`, `sandbox env`, the seed 001 demo, the SSO role
  * case of seeds 000/002 (with the classic path mistake), and `sandbox down` leaving nothing behind.
  * Real parts only: moto_server, kube-apiserver + etcd, aws-iam-authenticator, kubectl, the AWS CLI.
+ *
+ * The user here sits behind a corporate proxy (HTTPS_PROXY, NO_PROXY, a KUBECONFIG of their own)
+ * and the sandbox directory holds a stale state file naming a live unrelated process: `sandbox up`
+ * must start anyway, and a sandbox shell must still reach "the internet" (127.0.0.2) through the
+ * user's proxy. One sandbox serves every test of this file.
  */
 import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync, readlinkSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
+import { parse as parseYaml } from "yaml";
+import { baseEnv, cliPath, run, runAsync, runCli, tempDir, type Env } from "../helpers.js";
+import { processIdentity } from "../../src/sandbox/state.js";
+import { postTokenReview } from "../../src/sandbox/cluster/authenticator.js";
+import { startCorporateProxy, startInternet, type CorporateProxy, type Internet } from "../sandbox/loopback-internet.js";
 
 let dir: string;
 let cleanup: () => void;
 let env: Env; // the environment `sandbox env` describes
+let userEnv: Env; // the user's own environment, before `sandbox env`
 let daemonPid: number;
+let unrelated: ChildProcess; // the process a stale state file names
+let up: { status: number; stdout: string; stderr: string };
+let internet: Internet;
+let corporate: CorporateProxy;
 
-function parseExports(text: string): Env {
+/**
+ * The environment a shell has after evaluating `code` (bash, as the user's shell). Stdin is not a
+ * pipe: bash reads ~/.bashrc when its stdin is a socket (node's pipes are), as if run by rshd.
+ */
+async function evalInShell(code: string, start: Env): Promise<Env> {
+  const r = await runAsync("bash", ["-c", 'eval "$1"; env -0', "bash", code], start);
+  assert.equal(r.status, 0, r.stderr);
   const out: Env = {};
-  for (const line of text.split("\n")) {
-    const m = /^export ([A-Z_]+)=(.*)$/.exec(line);
-    if (!m) continue;
-    const v = m[2]!;
-    out[m[1]!] = m[1] === "PATH" ? `${/^'([^']*)'/.exec(v)![1]}:${process.env["PATH"]}` : v.replace(/^'|'$/g, "");
+  for (const entry of r.stdout.split("\0").filter(Boolean)) {
+    const i = entry.indexOf("=");
+    out[entry.slice(0, i)] = entry.slice(i + 1);
   }
+  for (const k of ["PWD", "SHLVL", "_", "OLDPWD"]) delete out[k];
   return out;
 }
 
@@ -37,18 +57,116 @@ before(async () => {
   const t = tempDir("eks-access-sandbox-");
   dir = t.path;
   cleanup = t.cleanup;
-  const up = runCli(["sandbox", "up", "--dir", dir], { env: baseEnv({ HOME: process.env["HOME"] }) });
+  internet = await startInternet(join(dir, "internet"));
+  corporate = await startCorporateProxy();
+  userEnv = baseEnv({ HOME: process.env["HOME"], HTTPS_PROXY: corporate.url, NO_PROXY: "localhost,.corp.example", KUBECONFIG: join(dir, "users-own-kubeconfig") });
+
+  // a crash or reboot left a state file; its PID now belongs to an unrelated process
+  unrelated = spawn("sleep", ["300"], { stdio: "ignore" });
+  const sandboxDir = join(dir, "sandbox");
+  mkdirSync(sandboxDir, { mode: 0o700 });
+  writeFileSync(
+    join(sandboxDir, "state.json"),
+    JSON.stringify({ version: 1, pid: unrelated.pid, ready: true, dir: sandboxDir, clusterName: "sandbox", daemon: { startTime: "1", cmdline: [process.execPath, cliPath, "sandbox", "daemon", "--dir", sandboxDir] } }),
+    { mode: 0o600 },
+  );
+  dir = sandboxDir;
+
+  up = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
   assert.equal(up.status, 0, up.stderr);
   assert.match(up.stdout, /^sandbox up in [\d.]+s: cluster sandbox \(https:\/\/127\.0\.0\.1:\d+\), account 123456789012, region us-west-2\n/);
   daemonPid = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid;
-  const printed = runCli(["sandbox", "env", "--dir", dir], { env: baseEnv() });
+  const printed = runCli(["sandbox", "env", "--dir", dir], { env: userEnv });
   assert.equal(printed.status, 0, printed.stderr);
-  env = { ...baseEnv({ HOME: process.env["HOME"] }), ...parseExports(printed.stdout) };
+  env = await evalInShell(printed.stdout, userEnv);
 });
 
 after(async () => {
   runCli(["sandbox", "down", "--dir", dir], { env: baseEnv() });
+  unrelated?.kill("SIGKILL");
+  await corporate?.stop();
+  await internet?.stop();
   cleanup?.();
+});
+
+test("sandbox up over a stale state file whose PID was reused: starts a new sandbox, never signals that process", () => {
+  assert.match(up.stderr, new RegExp(`removing the state file of a sandbox that is no longer running \\(pid ${unrelated.pid} is not its daemon\\)`));
+  assert.notEqual(daemonPid, unrelated.pid);
+  assert.equal(unrelated.exitCode, null, "the unrelated process is alive");
+  process.kill(unrelated.pid!, 0);
+  // the new state file records the daemon's identity
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  assert.deepEqual(state.daemon, processIdentity(daemonPid));
+  assert.ok(state.daemon.cmdline.includes("daemon"));
+});
+
+/** Every TCP socket in LISTEN state, by socket inode: its local address and port. */
+function listeningSockets(): Map<string, { address: string; port: number; family: string }> {
+  const out = new Map<string, { address: string; port: number; family: string }>();
+  for (const family of ["tcp", "tcp6"]) {
+    for (const line of readFileSync(`/proc/net/${family}`, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10 || f[3] !== "0A") continue; // 0A = LISTEN
+      const [hex, portHex] = f[1]!.split(":") as [string, string];
+      let address: string;
+      if (family === "tcp") address = hexToIpv4(hex);
+      else if (hex.startsWith("0000000000000000FFFF0000")) address = hexToIpv4(hex.slice(24));
+      else address = hex === "00000000000000000000000000000000" ? "::" : hex === "00000000000000000000000001000000" ? "::1" : `ipv6:${hex}`;
+      out.set(f[9]!, { address, port: parseInt(portHex, 16), family });
+    }
+  }
+  return out;
+}
+
+/** /proc/net/tcp writes the address as a little-endian 32-bit hex number. */
+const hexToIpv4 = (hex: string): string => [3, 2, 1, 0].map((i) => parseInt(hex.slice(i * 2, i * 2 + 2), 16)).join(".");
+
+/** The daemon and all its descendants. */
+function processTree(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      /* gone */
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parent) if (ppid === tree[i]) tree.push(pid);
+  return tree;
+}
+
+test("every port the sandbox listens on is on 127.0.0.1 (moto, STS, EKS front, gateway, proxy, etcd, kube-apiserver, aws-iam-authenticator)", () => {
+  const listening = listeningSockets();
+  const mine: Array<{ pid: number; command: string; address: string; port: number; family: string }> = [];
+  for (const pid of processTree(daemonPid)) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0] ?? "";
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      const socket = inode !== undefined ? listening.get(inode) : undefined;
+      if (socket) mine.push({ pid, command, ...socket });
+    }
+  }
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  const ports = new Set(mine.map((s) => s.port));
+  for (const url of [state.motoUrl, state.proxyUrl, state.apiServer, state.authenticatorUrl]) assert.ok(ports.has(Number(new URL(url).port)), `${url} is among the sockets found`);
+  assert.ok(mine.some((s) => s.command.endsWith("etcd")), "etcd's sockets are found");
+  const beyond = mine.filter((s) => s.address !== "127.0.0.1");
+  assert.deepEqual(beyond, [], `listening beyond 127.0.0.1:\n${beyond.map((s) => `${s.command} (pid ${s.pid}) ${s.family} ${s.address}:${s.port}`).join("\n")}`);
 });
 
 test("sandbox env: points every client at the sandbox and prints no secret", () => {
@@ -156,6 +274,99 @@ function waitForAnswer(args: string[], done: (r: { status: number; stdout: strin
   }
   return r;
 }
+
+/** X-Amz-Date of a token (k8s-aws-v1.<base64url of the presigned URL>), as epoch ms. */
+function signedAtOf(token: string): number {
+  const url = new URL(Buffer.from(token.slice("k8s-aws-v1.".length), "base64url").toString("utf8"));
+  const d = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(url.searchParams.get("X-Amz-Date") ?? "")!;
+  return Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!);
+}
+
+test("kubectl keeps working past one minute on a cached credential (signed 90 s ago); a token signed 17 min ago is refused", async () => {
+  // A kubeconfig of its own and an empty token cache: as a new user right after `kubeconfig add`.
+  const kubeconfig = join(dir, "time-rule.kubeconfig");
+  const cacheDir = join(dir, "time-rule-cache");
+  const e: Env = { ...env, KUBECONFIG: kubeconfig, EKS_ACCESS_CACHE_DIR: cacheDir };
+  const add = runCli(["kubeconfig", "add", "--name", "sandbox", "--alias", "time-rule"], { env: e });
+  assert.equal(add.status, 0, add.stderr);
+  const user = (parseYaml(readFileSync(kubeconfig, "utf8")) as { users: Array<{ user: { exec: { command: string; args: string[]; env?: Array<{ name: string; value: string }> | null } } }> }).users[0]!.user.exec;
+  assert.equal(user.command, "eks-access");
+  const execEnv: Env = { ...e, ...Object.fromEntries((user.env ?? []).map((v) => [v.name, v.value])) };
+
+  // the exec plugin, run 90 s in the past (libfaketime), writes the cache entry kubectl will get
+  const signed = run("faketime", ["-f", "-90s", cliPath, ...user.args], { env: execEnv });
+  assert.equal(signed.status, 0, signed.stderr);
+  const entries = readdirSync(cacheDir);
+  assert.equal(entries.length, 1);
+  const entryFile = join(cacheDir, entries[0]!);
+  const entryText = readFileSync(entryFile, "utf8");
+  const entry = JSON.parse(entryText) as { token: string; expirationTimestamp: string; expiresAt: number };
+  const signedAt = signedAtOf(entry.token);
+  assert.equal(entry.expiresAt - signedAt, 14 * 60_000, "the entry expires 14 min after X-Amz-Date, as the AWS CLI's");
+  assert.equal(Date.parse(entry.expirationTimestamp), entry.expiresAt);
+
+  const whoami = run("kubectl", ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"], { env: e });
+  assert.ok(Date.now() - signedAt > 60_000, "the token kubectl presented was more than a minute old");
+  assert.equal(whoami.status, 0, whoami.stderr);
+  assert.equal(whoami.stdout, "sandbox-admin");
+  const ns = run("kubectl", ["get", "ns", "kube-system", "-o", "name"], { env: e });
+  assert.equal(ns.status, 0, ns.stderr);
+  assert.equal(ns.stdout, "namespace/kube-system\n");
+  assert.equal(readFileSync(entryFile, "utf8"), entryText, "kubectl got the cached token (nothing re-signed)");
+
+  // the sandbox's STS itself, asked through the proxy as the authenticator asks it
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  const askSts = (token: string) => {
+    const url = Buffer.from(token.slice("k8s-aws-v1.".length), "base64url").toString("utf8");
+    return run("curl", ["-sS", "--proxy", state.proxyUrl, "--cacert", state.caFile, "-H", "x-k8s-aws-id: sandbox", "-H", "accept: application/json", url], { env: baseEnv() });
+  };
+  const fresh = askSts(entry.token);
+  assert.equal(JSON.parse(fresh.stdout).GetCallerIdentityResponse.GetCallerIdentityResult.Arn, "arn:aws:iam::123456789012:user/sandbox-admin");
+
+  // 17 minutes old: past STS's 15 minutes. The cache would never hand it out, so present it directly.
+  const old = run("faketime", ["-f", "-17m", cliPath, ...user.args, "--no-cache"], { env: execEnv });
+  assert.equal(old.status, 0, old.stderr);
+  const oldToken = JSON.parse(old.stdout).status.token as string;
+  assert.ok(Date.now() - signedAtOf(oldToken) > 16 * 60_000);
+  const refused = JSON.parse(askSts(oldToken).stdout) as { Error: { Code: string; Message: string } };
+  assert.equal(refused.Error.Code, "SignatureDoesNotMatch");
+  assert.match(refused.Error.Message, /^Signature expired: \d{8}T\d{6}Z is now earlier than /);
+  const review = await postTokenReview({ url: state.authenticatorUrl, caFile: state.authenticatorCaFile }, oldToken);
+  assert.equal(review.httpStatus, 403);
+  assert.notEqual(review.status.authenticated, true);
+});
+
+test("a sandbox shell still reaches the internet through the user's proxy, and sandbox env --unset gives the shell back", async () => {
+  const seenBefore = corporate.seen.length;
+  const script = [
+    `eval "$('${cliPath}' sandbox env --dir '${dir}')"`,
+    `curl -sS -v --max-time 20 --cacert '${internet.ca.certPath}' '${internet.url}/from-a-sandbox-shell'`,
+    `eval "$('${cliPath}' sandbox env --dir '${dir}' --unset)"`,
+    "printf '\\0---\\0'",
+    "env -0",
+  ].join("\n");
+  const r = await runAsync("bash", ["-c", script], userEnv);
+  assert.equal(r.status, 0, r.stderr);
+  const [body, after] = r.stdout.split("\0---\0") as [string, string];
+  assert.equal(body, "hello from the internet: /from-a-sandbox-shell\n");
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+  assert.match(r.stderr, new RegExp(`CONNECT 127\\.0\\.0\\.2:${internet.port}`), "curl used the sandbox proxy");
+  assert.match(r.stderr, new RegExp(`${new URL(state.proxyUrl).port}`));
+  assert.deepEqual(corporate.seen.slice(seenBefore), [{ target: `127.0.0.2:${internet.port}`, authorization: undefined }], "and the sandbox proxy went through the user's");
+  // the shell's environment after --unset is the user's, exactly
+  const restored: Env = {};
+  for (const entry of after.split("\0").filter(Boolean)) {
+    const i = entry.indexOf("=");
+    restored[entry.slice(0, i)] = entry.slice(i + 1);
+  }
+  for (const k of ["PWD", "SHLVL", "_", "OLDPWD"]) delete restored[k];
+  assert.deepEqual(restored, await evalInShell(":", userEnv));
+  assert.equal(restored["HTTPS_PROXY"], corporate.url);
+  assert.equal(restored["KUBECONFIG"], userEnv["KUBECONFIG"]);
+  // while in the sandbox shell: the user's NO_PROXY kept, plus loopback
+  assert.equal(env["NO_PROXY"], "localhost,.corp.example,127.0.0.1");
+  assert.equal(env["EKS_ACCESS_SANDBOX_SAVED_HTTPS_PROXY"], corporate.url);
+});
 
 test("sandbox down stops every process it started", () => {
   const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage } from "node:http";
-import { createServer as createHttpsServer } from "node:https";
-import { connect as netConnect, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -13,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { normalizeAuthority, parseProxyUrl, startConnectProxy, type ConnectProxy } from "../../src/sandbox/emulator/connect-proxy.js";
 import { listenOnLoopback } from "../../src/sandbox/emulator/net.js";
+import { startCorporateProxy, startInternet, type CorporateProxy, type Internet } from "./loopback-internet.js";
 import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
 import { createTestCa, issueLeafCertificate, type TestCa } from "../../src/sandbox/emulator/tls.js";
@@ -199,9 +198,8 @@ describe("connect proxy: parseProxyUrl", () => {
  */
 describe("connect proxy passing other destinations on, as the user's environment would", () => {
   let dir: string;
-  let ca: TestCa;
-  let internet: { port: number; stop(): Promise<void> };
-  let corporate: { port: number; seen: Array<{ target: string; authorization: string | undefined }>; stop(): Promise<void> };
+  let internet: Internet;
+  let corporate: CorporateProxy;
   let sandboxHost: { port: number; stop(): Promise<void> };
   const proxies: ConnectProxy[] = [];
 
@@ -211,9 +209,9 @@ describe("connect proxy passing other destinations on, as the user's environment
     return p;
   };
 
-  /** curl through `proxy` to the "internet" server, trusting only the test CA. */
+  /** curl through `proxy` to the "internet" server, trusting only its test CA. */
   const curl = async (proxy: ConnectProxy) => {
-    const { stdout } = await exec("curl", ["-sS", "--max-time", "20", "--proxy", proxy.url, "--cacert", ca.certPath, `https://127.0.0.2:${internet.port}/hello`], {
+    const { stdout } = await exec("curl", ["-sS", "--max-time", "20", "--proxy", proxy.url, "--cacert", internet.ca.certPath, `${internet.url}/hello`], {
       env: { PATH: process.env["PATH"] },
     });
     return stdout;
@@ -221,56 +219,10 @@ describe("connect proxy passing other destinations on, as the user's environment
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "eks-access-proxy-pass-"));
-    ca = await createTestCa(dir);
-    const leaf = await issueLeafCertificate(ca, { name: "internet", dnsNames: ["internet.test"], ipAddresses: ["127.0.0.2"] });
-    const server = createHttpsServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
-      res.writeHead(200, { "content-type": "text/plain" });
-      res.end(`hello from the internet: ${req.url}\n`);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.2", resolve));
-    const address = server.address();
-    assert.ok(address !== null && typeof address === "object");
-    internet = {
-      port: address.port,
-      stop: () =>
-        new Promise((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        }),
-    };
-
-    // a minimal corporate proxy: records each CONNECT, demands credentials, tunnels to loopback only
-    const seen: Array<{ target: string; authorization: string | undefined }> = [];
-    const corp = createHttpServer((_req, res) => res.writeHead(405).end());
-    corp.on("connect", (req: IncomingMessage, client: Duplex, head: Buffer) => {
-      const target = req.url ?? "";
-      const authorization = req.headers["proxy-authorization"];
-      seen.push({ target, authorization });
-      client.on("error", () => client.destroy());
-      if (authorization === undefined) {
-        client.end("HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=corp\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      const m = /^(127\.\d+\.\d+\.\d+):(\d+)$/.exec(target);
-      if (!m) {
-        client.end("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-        return;
-      }
-      const up = netConnect({ host: m[1]!, port: Number(m[2]) }, () => {
-        client.write("HTTP/1.1 200 Connection established\r\n\r\n");
-        if (head.length > 0) up.write(head);
-        up.pipe(client);
-        client.pipe(up);
-      });
-      up.on("error", () => client.destroy());
-      client.once("close", () => up.destroy());
-    });
-    const listening = await listenOnLoopback(corp, "corporate proxy");
-    corporate = { port: listening.port, seen, stop: listening.stop };
-
+    internet = await startInternet(dir);
+    corporate = await startCorporateProxy({ requireAuth: true });
     // stands in for the sandbox gateway: any TCP server on loopback
-    const gw = createHttpServer((_req, res) => res.end("gateway\n"));
-    sandboxHost = await listenOnLoopback(gw, "gateway stand-in");
+    sandboxHost = await listenOnLoopback(createHttpServer((_req, res) => res.end("gateway\n")), "gateway stand-in");
   });
 
   after(async () => {

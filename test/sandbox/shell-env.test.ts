@@ -52,7 +52,7 @@ const USER_ENV: Record<string, string> = {
 
 /** Runs `script` in `shell` with USER_ENV and prints the resulting environment (NUL-separated). */
 function envAfter(shell: string, script: string, env: Record<string, string> = USER_ENV): Record<string, string> {
-  const r = spawnSync(shell, ["-c", `${script}\nenv -0`], { env, encoding: "utf8" });
+  const r = spawnSync(shell, ["-c", `${script}\nenv -0`], { env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   assert.equal(r.status, 0, r.stderr);
   const out: Record<string, string> = {};
   for (const entry of r.stdout.split("\0").filter(Boolean)) {
