@@ -27,6 +27,8 @@ import { bypassesProxy } from "../core/no-proxy.js";
 import { processIdentity, type ProcessIdentity } from "./state.js";
 
 export const SANDBOX_ACCOUNT = "123456789012";
+/** Validity of the sandbox's certificates (the kube-apiserver's are 365 days too: cluster/kube.ts). */
+export const SANDBOX_CERT_DAYS = 365;
 
 export interface SandboxState {
   version: 1;
@@ -131,9 +133,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => front.stop());
 
     log("creating the sandbox CA and the AWS endpoints' certificates");
-    const ca = await createTestCa(join(dir, "pki"), { name: "sandbox-ca", commonName: "eks-access sandbox CA" });
-    const awsLeaf = await issueLeafCertificate(ca, { name: "aws-endpoints", dnsNames: sandboxAwsHosts(region), days: 30 });
-    const authLeaf = await issueLeafCertificate(ca, { name: "authenticator", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], days: 30 });
+    // as long-lived as the cluster's own certificates: a sandbox left running must not break after
+    // a week (the CA had the 7-day default, the leaves 30 days: no test ran long enough to see it)
+    const ca = await createTestCa(join(dir, "pki"), { name: "sandbox-ca", commonName: "eks-access sandbox CA", days: SANDBOX_CERT_DAYS });
+    const awsLeaf = await issueLeafCertificate(ca, { name: "aws-endpoints", dnsNames: sandboxAwsHosts(region), days: SANDBOX_CERT_DAYS });
+    const authLeaf = await issueLeafCertificate(ca, { name: "authenticator", dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"], days: SANDBOX_CERT_DAYS });
     const gateway = await startAwsGateway({ tls: { cert: awsLeaf.certPem, key: awsLeaf.keyPem }, verifierUrl: verifier.url, awsUrl: front.url });
     stops.push(() => gateway.stop());
     const routes = Object.fromEntries(sandboxAwsHosts(region).map((h) => [`${h}:443`, gateway.port]));
