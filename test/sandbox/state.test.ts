@@ -96,6 +96,14 @@ describe("sandbox state: a PID is trusted only while it is the daemon that wrote
     assert.equal(runCli(["sandbox", "down", "--dir", dir], { env: baseEnv() }).stdout, `no sandbox running in ${dir}\n`);
   });
 
+  it("sandbox env --unset needs no running sandbox (the shell may outlive it)", () => {
+    const r = runCli(["sandbox", "env", "--unset", "--dir", join(t.path, "none")], { env: baseEnv() });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^# eks-access sandbox: restore the variables `sandbox env` changed/);
+    assert.match(r.stdout, /export HTTPS_PROXY="\$EKS_ACCESS_SANDBOX_SAVED_HTTPS_PROXY"/);
+    assert.match(r.stdout, /export KUBECONFIG="\$EKS_ACCESS_SANDBOX_SAVED_KUBECONFIG"/);
+  });
+
   it("an older state file without the record: trusted only for a `sandbox daemon --dir <dir>` process", () => {
     const dir = join(t.path, "old");
     plantState(dir, unrelated.pid!, undefined);
