@@ -8,9 +8,16 @@
  * Failures become one-line errors that say what to run (e.g. the exact `aws sso login`).
  */
 import type { AwsCredentialIdentity } from "@smithy/types";
+import { homedir } from "node:os";
 import { EksAccessError, mfaWithoutTerminal } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
 import { effectiveProfile, envCredentials, namedProfile } from "../core/aws-env.js";
+import { cacheKindOf } from "../core/aws-cli-cache.js";
+import { awsCliCacheDir, tokenCacheDir } from "../core/cache-dirs.js";
+import { resolveProfileCredentials } from "../usecases/profile-credentials.js";
+import type { AssumeHook, AssumeRoleParams, ProfileCredentialSource, ResolvedCredentials } from "../ports/aws.js";
+import { FileAwsCliCache } from "./aws-cli-cache.js";
+import { acquireLock } from "./lock.js";
 import { httpClientConfig } from "./http.js";
 
 export type Credentials = AwsCredentialIdentity;
@@ -20,12 +27,19 @@ export interface CredentialOptions {
   env: Env;
   /** asks for an MFA code; undefined when no terminal is available */
   promptMfa?: ((serial: string) => Promise<string>) | undefined;
+  /** --debug lines (never secrets) */
+  debug?: ((line: string) => void) | undefined;
 }
 
 export async function resolveCredentials(opts: CredentialOptions): Promise<Credentials> {
+  return (await resolveCredentialsWithSource(opts)).credentials;
+}
+
+/** Credentials plus where they came from (a secret-free line for --debug). */
+export async function resolveCredentialsWithSource(opts: CredentialOptions): Promise<ResolvedCredentials> {
   if (!opts.profile) {
     const fromEnv = envCredentials(opts.env);
-    if (fromEnv) return fromEnv;
+    if (fromEnv) return { credentials: fromEnv, source: "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)" };
   }
   const profileName = effectiveProfile(opts.profile, opts.env);
   const mfaCodeProvider = async (serial: string): Promise<string> => {
@@ -33,15 +47,52 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
     return opts.promptMfa(serial);
   };
   try {
-    if (opts.profile) {
-      const { fromIni } = await import("@aws-sdk/credential-provider-ini");
-      return await fromIni({ profile: opts.profile, mfaCodeProvider, ignoreCache: true, clientConfig: await httpClientConfig(opts.env) })();
+    const sdk = await sdkProfiles(opts.env, mfaCodeProvider);
+    // the AWS CLI cache applies to a role or SSO profile however it was selected (flag, AWS_PROFILE, default)
+    if (opts.profile || cacheKindOf(await sdk.settings(profileName)).kind !== "none") {
+      const home = homedir();
+      const lockDir = tokenCacheDir(opts.env, home);
+      return await resolveProfileCredentials(profileName, {
+        sdk,
+        cache: new FileAwsCliCache(awsCliCacheDir(opts.env, home), Date.now, (line) => opts.debug?.(line)),
+        lock: (name) =>
+          acquireLock(lockDir, name, { onWait: (file, pid) => opts.debug?.(`waiting for pid ${pid}, which holds ${file} (assuming the role or asking for MFA)`) }),
+      });
     }
     const { defaultProvider } = await import("@aws-sdk/credential-provider-node");
-    return await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: await httpClientConfig(opts.env) })();
+    const credentials = await defaultProvider({ mfaCodeProvider, ignoreCache: true, clientConfig: await httpClientConfig(opts.env) })();
+    return { credentials, source: `SDK default chain (profile ${profileName}, SSO, process, web identity, container or instance metadata)` };
   } catch (err) {
     throw await explainCredentialError(err, profileName, namedProfile(opts.profile, opts.env) !== undefined);
   }
+}
+
+/** The SDK's shared-config profiles, with AssumeRole hops routed through the use case's hook. */
+async function sdkProfiles(env: Env, mfaCodeProvider: (serial: string) => Promise<string>): Promise<ProfileCredentialSource> {
+  const { loadSharedConfigFiles } = await import("@smithy/core/config");
+  let files: Awaited<ReturnType<typeof loadSharedConfigFiles>> | undefined;
+  const settings = async (name: string): Promise<Record<string, string | undefined>> => {
+    files ??= await loadSharedConfigFiles({ ignoreCache: true });
+    return { ...(files.credentialsFile[name] ?? {}), ...(files.configFile[name] ?? {}) };
+  };
+  return {
+    settings,
+    async resolve(profile: string, hook: AssumeHook) {
+      const { fromIni } = await import("@aws-sdk/credential-provider-ini");
+      const region = (await settings(profile))["region"] || env["AWS_REGION"] || env["AWS_DEFAULT_REGION"];
+      return fromIni({
+        profile,
+        mfaCodeProvider,
+        ignoreCache: true,
+        clientConfig: await httpClientConfig(env),
+        roleAssumer: (source: AwsCredentialIdentity, params: AssumeRoleParams) =>
+          hook(params, async () => {
+            const { assumeRoleWithParams } = await import("./sts.js");
+            return assumeRoleWithParams({ region, credentials: source, env }, params);
+          }),
+      })();
+    },
+  };
 }
 
 async function explainCredentialError(err: unknown, profileName: string, profileNamed: boolean): Promise<EksAccessError> {
