@@ -15,7 +15,7 @@ import { effectiveProfile, envCredentials, namedProfile } from "../core/aws-env.
 import { cacheKindOf } from "../core/aws-cli-cache.js";
 import { awsCliCacheDir, tokenCacheDir } from "../core/cache-dirs.js";
 import { resolveProfileCredentials } from "../usecases/profile-credentials.js";
-import type { AssumeHook, AssumeRoleParams, ProfileCredentialSource, ResolvedCredentials } from "../ports/aws.js";
+import type { AssumeHook, AssumeRoleParams, AwsCliCachePort, ProfileCredentialSource, ResolvedCredentials } from "../ports/aws.js";
 import { FileAwsCliCache } from "./aws-cli-cache.js";
 import { acquireLock } from "./lock.js";
 import { httpClientConfig } from "./http.js";
@@ -52,9 +52,10 @@ export async function resolveCredentialsWithSource(opts: CredentialOptions): Pro
     if (opts.profile || cacheKindOf(await sdk.settings(profileName)).kind !== "none") {
       const home = homedir();
       const lockDir = tokenCacheDir(opts.env, home);
+      const cacheDir = awsCliCacheDir(opts.env, home);
       return await resolveProfileCredentials(profileName, {
         sdk,
-        cache: new FileAwsCliCache(awsCliCacheDir(opts.env, home), Date.now, (line) => opts.debug?.(line)),
+        cache: cacheDir === undefined ? NO_AWS_CLI_CACHE : new FileAwsCliCache(cacheDir, Date.now, (line) => opts.debug?.(line)),
         lock: (name) =>
           acquireLock(lockDir, name, { onWait: (file, pid) => opts.debug?.(`waiting for pid ${pid}, which holds ${file} (assuming the role or asking for MFA)`) }),
       });
@@ -66,6 +67,9 @@ export async function resolveCredentialsWithSource(opts: CredentialOptions): Pro
     throw await explainCredentialError(err, profileName, namedProfile(opts.profile, opts.env) !== undefined);
   }
 }
+
+/** EKS_ACCESS_AWS_CLI_CACHE_DIR=off */
+const NO_AWS_CLI_CACHE: AwsCliCachePort = { fileFor: () => "(off: EKS_ACCESS_AWS_CLI_CACHE_DIR=off)", read: () => undefined, write: () => false };
 
 /** The SDK's shared-config profiles, with AssumeRole hops routed through the use case's hook. */
 async function sdkProfiles(env: Env, mfaCodeProvider: (serial: string) => Promise<string>): Promise<ProfileCredentialSource> {

@@ -253,3 +253,19 @@ test("cache clear --aws removes the token cache and eks-access's AWS CLI entries
   assert.ok(existsSync(theirs), "the AWS CLI's entry stays");
   assert.ok(existsSync(foreign), "files eks-access did not make stay");
 });
+
+test("EKS_ACCESS_AWS_CLI_CACHE_DIR moves eks-access's AWS CLI cache (a throw-away account's sessions stay apart); off turns it off", async () => {
+  const env = freshHome();
+  const elsewhere = join(env["HOME"]!, "sandbox-aws-cli-cache");
+  const moved = { ...env, EKS_ACCESS_AWS_CLI_CACHE_DIR: elsewhere };
+  const before = await assumeCount();
+  assert.equal(runCli(["token", "--cluster-name", "demo", "--profile", "plain", "--no-cache"], { env: moved }).status, 0);
+  assert.ok(existsSync(join(elsewhere, plainFile(env).split("/").pop()!)), "written in the named folder");
+  assert.ok(!existsSync(plainFile(env)), "not in ~/.aws/cli/cache");
+  assert.equal(runCli(["token", "--cluster-name", "demo", "--profile", "plain", "--no-cache"], { env: moved }).status, 0);
+  assert.equal(await assumeCount(), before + 1, "reused from there");
+  const off = { ...env, EKS_ACCESS_AWS_CLI_CACHE_DIR: "off" };
+  for (let i = 0; i < 2; i++) assert.equal(runCli(["token", "--cluster-name", "demo", "--profile", "plain", "--no-cache"], { env: off }).status, 0);
+  assert.equal(await assumeCount(), before + 3, "off: every call assumes");
+  assert.ok(!existsSync(plainFile(env)));
+});

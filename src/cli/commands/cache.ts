@@ -11,8 +11,12 @@ export function runCacheClear(a: { aws?: boolean | undefined }, env: Readonly<Re
   let text = `Removed ${tokens} cached token${tokens === 1 ? "" : "s"} from ${dir}\n`;
   if (a.aws) {
     const awsDir = awsCliCacheDir(env, home);
-    const own = new FileAwsCliCache(awsDir).clearOwn();
-    text += `Removed ${own} eks-access entr${own === 1 ? "y" : "ies"} from ${awsDir} (the AWS CLI's own entries were left)\n`;
+    if (awsDir === undefined) {
+      text += "The AWS CLI cache is off (EKS_ACCESS_AWS_CLI_CACHE_DIR=off): nothing to remove there\n";
+    } else {
+      const own = new FileAwsCliCache(awsDir).clearOwn();
+      text += `Removed ${own} eks-access entr${own === 1 ? "y" : "ies"} from ${awsDir} (the AWS CLI's own entries were left)\n`;
+    }
   }
   return text;
 }
