@@ -1,10 +1,13 @@
 /** The `aws` part (dist/aws.js): SDK credential providers, shared-config loading and STS. */
-import { resolveCredentialsWithSource } from "./adapters/credentials.js";
+import { credentialSources, explainingErrors } from "./adapters/credentials.js";
 import { loadProfile } from "./adapters/aws-config.js";
 import { envRegionWithOrigin } from "./core/region-origin.js";
+import { resolveCredentialsFor } from "./usecases/profile-credentials.js";
 import type { AwsPart, ResolvedRegion } from "./ports/aws.js";
 
-export const resolveCredentials: AwsPart["resolveCredentials"] = resolveCredentialsWithSource;
+/** Credentials and where they came from: the use case over the SDK, the AWS CLI cache and lock files. */
+export const resolveCredentials: AwsPart["resolveCredentials"] = async (opts) =>
+  explainingErrors(opts, async () => resolveCredentialsFor(opts, await credentialSources(opts)));
 
 /** --region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region`, with which one it was. */
 export async function resolveRegion(...[flag, profile, env]: Parameters<AwsPart["resolveRegion"]>): Promise<ResolvedRegion> {

@@ -27,15 +27,14 @@ export const debugWriter = (on: boolean | undefined): ((line: string) => void) |
 export async function awsContext(opts: AwsContextOptions): Promise<AwsContext> {
   const debug = debugWriter(opts.debug || opts.env["EKS_ACCESS_DEBUG"] === "1");
   const { effectiveProfile, namedProfile, endpointOverride } = await import("./adapters/aws-config.js");
-  const { resolveRegion } = await import("./aws-part.js");
-  const { resolveCredentialsWithSource } = await import("./adapters/credentials.js");
+  const { resolveRegion, resolveCredentials } = await import("./aws-part.js");
   const profile = effectiveProfile(opts.profile, opts.env);
   const named = namedProfile(opts.profile, opts.env);
   const { region, origin } = await resolveRegion(opts.region, profile, opts.env);
   debug?.(`profile: ${named ?? "none (default chain)"}`);
   debug?.(`region: ${region ?? "none"} (${origin})`);
   debug?.(`endpoints: sts ${endpointOverride("sts", opts.env) ?? "AWS default for the region"}, eks ${endpointOverride("eks", opts.env) ?? "AWS default for the region"}`);
-  const resolved = await resolveCredentialsWithSource({ profile: opts.profile, env: opts.env, promptMfa: undefined, debug });
+  const resolved = await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined, debug });
   debug?.(`credentials: ${resolved.source}`);
   let credentials: AwsCredentialIdentity = resolved.credentials;
   if (opts.assumeRoleArn) {

@@ -60,6 +60,15 @@ export interface ProfileCredentialSource {
   resolve(profile: string, hook: AssumeHook): Promise<Credentials>;
 }
 
+/** Everything a credential resolution draws on. */
+export interface CredentialSources {
+  profiles: ProfileCredentialSource;
+  /** the SDK default chain (AWS_PROFILE, SSO, process, web identity, container and instance metadata) */
+  defaultChain(): Promise<Credentials>;
+  cache: AwsCliCachePort;
+  lock: AcquireLock;
+}
+
 /** The SDK part as the token's cache-miss path uses it. */
 export interface AwsPart {
   resolveRegion(flag: string | undefined, profile: string, env: Env): Promise<ResolvedRegion>;

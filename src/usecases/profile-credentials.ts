@@ -8,7 +8,27 @@
  * Every other profile kind goes straight to the SDK.
  */
 import { cacheKindOf, assumeRoleCacheKeyJson, assumeRoleEntry, ssoEntry, type CachedRoleCredentials } from "../core/aws-cli-cache.js";
-import type { AcquireLock, AssumeHook, AwsCliCachePort, Credentials, ProfileCredentialSource, ResolvedCredentials } from "../ports/aws.js";
+import { effectiveProfile, envCredentials, type Env } from "../core/aws-env.js";
+import type { AcquireLock, AssumeHook, AwsCliCachePort, CredentialSources, Credentials, ProfileCredentialSource, ResolvedCredentials } from "../ports/aws.js";
+
+/**
+ * Credential resolution for every command, with the AWS CLI's precedence:
+ *  --profile → that profile only (static keys, role_arn chains, mfa_serial, credential_process,
+ *              web identity, sso_session / legacy SSO), through the AWS CLI cache;
+ *  else environment keys;
+ *  else a role or SSO profile selected by AWS_PROFILE / AWS_DEFAULT_PROFILE / "default" → the
+ *  same, through the AWS CLI cache; anything else → the SDK default chain.
+ */
+export async function resolveCredentialsFor(req: { profile?: string | undefined; env: Env }, sources: CredentialSources): Promise<ResolvedCredentials> {
+  if (!req.profile) {
+    const fromEnv = envCredentials(req.env);
+    if (fromEnv) return { credentials: fromEnv, source: "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)" };
+  }
+  const name = effectiveProfile(req.profile, req.env);
+  const deps = { sdk: sources.profiles, cache: sources.cache, lock: sources.lock };
+  if (req.profile || cacheKindOf(await sources.profiles.settings(name)).kind !== "none") return resolveProfileCredentials(name, deps);
+  return { credentials: await sources.defaultChain(), source: `SDK default chain (profile ${name}, SSO, process, web identity, container or instance metadata)` };
+}
 
 export interface ProfileCredentialDeps {
   sdk: ProfileCredentialSource;

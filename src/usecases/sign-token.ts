@@ -7,8 +7,8 @@
 import { stsTarget } from "../core/sts-endpoint.js";
 import { effectiveProfile, endpointOverride, envCredentials, type Env } from "../core/aws-env.js";
 import { envRegionWithOrigin } from "../core/region-origin.js";
+import type { TokenRequest } from "../core/token-cache-key.js";
 import type { AwsPart, Presign } from "../ports/aws.js";
-import type { SignedToken, TokenInput } from "./token.js";
 
 export const DEFAULT_SESSION_NAME = "EKSGetTokenAuth";
 
@@ -21,7 +21,7 @@ export interface SignTokenDeps {
   debug?: ((line: string) => void) | undefined;
 }
 
-export async function signTokenWith(input: TokenInput, now: Date, deps: SignTokenDeps): Promise<SignedToken> {
+export async function signTokenWith(input: TokenRequest, now: Date, deps: SignTokenDeps): Promise<{ token: string; credentialsExpiry?: Date | undefined }> {
   const debug = deps.debug;
   const fromEnv = input.profile ? undefined : envCredentials(deps.env);
   const direct = envRegionWithOrigin(input.region, deps.env);
