@@ -9,16 +9,39 @@ export interface AwsContext {
   namedProfile: string | undefined;
 }
 
+export interface AwsContextOptions {
+  profile?: string | undefined;
+  region?: string | undefined;
+  env: Env;
+  assumeRoleArn?: string | undefined;
+  assumeSessionName?: string;
+  /** print what was resolved (profile, region and origin, credential source) on stderr; never secrets */
+  debug?: boolean | undefined;
+}
+
+/** `eks-access: debug: ` lines on stderr, for --debug / EKS_ACCESS_DEBUG=1. */
+export const debugWriter = (on: boolean | undefined): ((line: string) => void) | undefined =>
+  on ? (line) => void process.stderr.write(`eks-access: debug: ${line}\n`) : undefined;
+
 /** Region + credentials for an AWS API call, with --assume-role-arn applied when given. */
-export async function awsContext(opts: { profile?: string | undefined; region?: string | undefined; env: Env; assumeRoleArn?: string | undefined; assumeSessionName?: string }): Promise<AwsContext> {
-  const { effectiveProfile, namedProfile, resolveRegion } = await import("./adapters/aws-config.js");
-  const { resolveCredentials } = await import("./adapters/credentials.js");
+export async function awsContext(opts: AwsContextOptions): Promise<AwsContext> {
+  const debug = debugWriter(opts.debug || opts.env["EKS_ACCESS_DEBUG"] === "1");
+  const { effectiveProfile, namedProfile, endpointOverride } = await import("./adapters/aws-config.js");
+  const { resolveRegion, resolveCredentials } = await import("./aws-part.js");
   const profile = effectiveProfile(opts.profile, opts.env);
-  const region = await resolveRegion(opts.region, profile, opts.env);
-  let credentials = await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined });
+  const named = namedProfile(opts.profile, opts.env);
+  const { region, origin } = await resolveRegion(opts.region, profile, opts.env);
+  debug?.(`profile: ${named ?? "none (default chain)"}`);
+  debug?.(`region: ${region ?? "none"} (${origin})`);
+  debug?.(`endpoints: sts ${endpointOverride("sts", opts.env) ?? "AWS default for the region"}, eks ${endpointOverride("eks", opts.env) ?? "AWS default for the region"}`);
+  const resolved = await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined, debug });
+  debug?.(`credentials: ${resolved.source}`);
+  let credentials: AwsCredentialIdentity = resolved.credentials;
   if (opts.assumeRoleArn) {
     const { assumeRole } = await import("./adapters/sts.js");
-    credentials = await assumeRole({ region, credentials, roleArn: opts.assumeRoleArn, sessionName: opts.assumeSessionName ?? "eks-access", env: opts.env });
+    const sessionName = opts.assumeSessionName ?? "eks-access";
+    credentials = await assumeRole({ region, credentials, roleArn: opts.assumeRoleArn, sessionName, env: opts.env });
+    debug?.(`credentials: --assume-role-arn ${opts.assumeRoleArn} (session ${sessionName}) assumed now`);
   }
-  return { region, credentials, namedProfile: namedProfile(opts.profile, opts.env) };
+  return { region, credentials, namedProfile: named };
 }

@@ -3,6 +3,7 @@ import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "./http.js";
+import type { AssumedRole, AssumeRoleParams } from "../ports/aws.js";
 
 export interface StsOptions {
   region: string | undefined;
@@ -35,6 +36,33 @@ export async function assumeRole(
     };
   } catch (err) {
     throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it");
+  }
+}
+
+/**
+ * One AssumeRole hop of a profile chain (the SDK's roleAssumer), with the response's session
+ * details the AWS CLI's cache entry holds.
+ */
+export async function assumeRoleWithParams(opts: StsOptions, params: AssumeRoleParams): Promise<AssumedRole> {
+  try {
+    const out = await (await client(opts)).send(
+      new AssumeRoleCommand({
+        RoleArn: params.RoleArn,
+        RoleSessionName: params.RoleSessionName,
+        ...(params.ExternalId ? { ExternalId: params.ExternalId } : {}),
+        ...(params.SerialNumber ? { SerialNumber: params.SerialNumber, TokenCode: params.TokenCode } : {}),
+        ...(params.DurationSeconds ? { DurationSeconds: params.DurationSeconds } : {}),
+      }),
+    );
+    const c = out.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) throw new Error("AssumeRole returned no session credentials");
+    return {
+      credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration: c.Expiration },
+      assumedRoleArn: out.AssumedRoleUser?.Arn,
+      assumedRoleId: out.AssumedRoleUser?.AssumedRoleId,
+    };
+  } catch (err) {
+    throw awsError(err, `could not assume role ${params.RoleArn}`, "check the role ARN, its trust policy and the MFA code");
   }
 }
 

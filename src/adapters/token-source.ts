@@ -1,42 +1,26 @@
 /**
- * The `sign` dependency of the token use case, i.e. its cache-miss half: region, credentials, optional AssumeRole, SigV4 presign. With
- * credentials and region in the environment it loads only the signer; profiles, SSO and roles load
- * the SDK credential chain (the `aws` part) on demand, through `loadAws`: this module is loaded
- * with a V8 code cache (src/adapters/code-cache.ts), where import() is not available.
+ * The token's cache-miss code (dist/sign.cjs, loaded with a V8 code cache, where import() is not
+ * available): the sign use case wired to the SigV4 presigner, the SDK part (loaded on demand
+ * through `loadAws`) and the lock files that serialise concurrent misses.
  */
-import { stsTarget } from "../core/sts-endpoint.js";
-import { effectiveProfile, endpointOverride, envCredentials, envRegion, type Env } from "../core/aws-env.js";
-import { presignToken } from "./token-signer.js";
+import type { Env } from "../core/aws-env.js";
+import { signTokenWith } from "../usecases/sign-token.js";
+import type { AwsPart } from "../ports/aws.js";
 import type { SignedToken, TokenInput } from "../usecases/token.js";
+import { presignToken } from "./token-signer.js";
 
-export const DEFAULT_SESSION_NAME = "EKSGetTokenAuth";
+export { DEFAULT_SESSION_NAME } from "../usecases/sign-token.js";
+export { acquireLock } from "./lock.js";
 
 export async function signToken(
   input: TokenInput,
   now: Date,
   io: {
     env: Env;
-    loadAws: () => Promise<typeof import("../aws-part.js")>;
+    loadAws: () => Promise<AwsPart>;
     promptMfa?: ((serial: string) => Promise<string>) | undefined;
+    debug?: ((line: string) => void) | undefined;
   },
 ): Promise<SignedToken> {
-  const fromEnv = input.profile ? undefined : envCredentials(io.env);
-  let region = envRegion(input.region, io.env);
-  const needsSdk = !fromEnv || !region || !!input.roleArn;
-  const aws = needsSdk ? await io.loadAws() : undefined;
-  if (!region && aws) region = await aws.resolveRegion(input.region, effectiveProfile(input.profile, io.env), io.env);
-  let credentials = fromEnv ?? (await aws!.resolveCredentials({ profile: input.profile, env: io.env, promptMfa: io.promptMfa }));
-  if (input.roleArn) {
-    credentials = await aws!.assumeRole({
-      region,
-      credentials,
-      roleArn: input.roleArn,
-      sessionName: input.sessionName || DEFAULT_SESSION_NAME,
-      externalId: input.externalId,
-      env: io.env,
-    });
-  }
-  const target = stsTarget(region, endpointOverride("sts", io.env));
-  const token = await presignToken({ credentials, target, clusterIdHeader: (input.clusterId || input.clusterName)!, now });
-  return { token, credentialsExpiry: credentials.expiration };
+  return signTokenWith(input, now, { env: io.env, loadAws: io.loadAws, presign: presignToken, promptMfa: io.promptMfa, debug: io.debug });
 }

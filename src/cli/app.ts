@@ -80,6 +80,22 @@ function whoamiCommand(y: Argv): Argv {
   );
 }
 
+function cacheCommand(y: Argv): Argv {
+  return y.command("cache", "Manage eks-access's caches", (c) =>
+    c
+      .command(
+        "clear",
+        "Delete the token cache (~/.kube/cache/eks-access or EKS_ACCESS_CACHE_DIR)",
+        (b) => b.option("aws", { type: "boolean", default: false, describe: "Also delete the role/SSO credentials eks-access wrote to the AWS CLI cache (~/.aws/cli/cache)" }),
+        async (a) => {
+          const { runCacheClear } = await import("./commands/cache.js");
+          out(runCacheClear(a));
+        },
+      )
+      .demandCommand(1, "choose a cache subcommand: clear"),
+  );
+}
+
 type SandboxCliArgs = { dir?: string; keep?: boolean };
 
 function sandboxCommand(y: Argv): Argv {
@@ -123,6 +139,7 @@ export async function runCli(argv: string[]): Promise<number> {
   tokenCommand(app);
   kubeconfigCommand(app);
   whoamiCommand(app);
+  cacheCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;

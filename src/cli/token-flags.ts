@@ -14,4 +14,5 @@ export const TOKEN_FLAGS = {
   "session-name": { type: "string", describe: "Role session name for --role-arn (shows up as {{SessionName}})" },
   output: { type: "string", describe: "Output format: json (the ExecCredential kubectl reads)" },
   "no-cache": { type: "boolean", describe: "Do not read or write the token cache (~/.kube/cache/eks-access)" },
+  debug: { type: "boolean", describe: "Print on stderr what was resolved (profile, region, credential source, cache files, STS endpoint); never secrets. Also EKS_ACCESS_DEBUG=1" },
 } as const satisfies Record<string, FlagSpec>;

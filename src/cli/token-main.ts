@@ -9,6 +9,7 @@ import { mfaWithoutTerminal, usageError } from "../core/errors.js";
 import { parseFlags } from "../core/flags.js";
 import { effectiveProfile } from "../core/aws-env.js";
 import { canonicalCacheKey, SELECTOR_ENV } from "../core/token-cache-key.js";
+import { tokenCacheDir } from "../core/cache-dirs.js";
 import { FileTokenCache } from "../adapters/token-cache.js";
 import { getToken, type TokenInput } from "../usecases/token.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
@@ -36,11 +37,11 @@ export function parseTokenArgs(args: string[], env: Env): TokenInput {
     sessionName: str("session-name"),
     noCache: values["no-cache"] === true || env["EKS_ACCESS_NO_CACHE"] === "1",
     execInfo: env["KUBERNETES_EXEC_INFO"],
+    debug: values["debug"] === true || env["EKS_ACCESS_DEBUG"] === "1",
   };
 }
 
-export const defaultCacheDir = (env: Env): string =>
-  env["EKS_ACCESS_CACHE_DIR"] || join(env["HOME"] || homedir(), ".kube", "cache", "eks-access");
+export const defaultCacheDir = (env: Env): string => tokenCacheDir(env, homedir());
 
 /**
  * Which version of a file this is, without reading it: inode, size and mtime ("-" when absent).
@@ -90,16 +91,26 @@ async function promptMfa(serial: string, profile: string): Promise<string> {
 export async function runTokenCommand(args: string[], env: Env): Promise<number> {
   const input = parseTokenArgs(args, env);
   const warn = (line: string): void => writeAll(2, `eks-access: warning: ${line}\n`);
+  const debug = input.debug ? (line: string): void => writeAll(2, `eks-access: debug: ${line}\n`) : undefined;
+  const dir = defaultCacheDir(env);
+  // evaluated once per process: the lock and the signer come from the same bundle
+  let signer: ReturnType<typeof loadSigner> | undefined;
+  const loadSignerOnce = (): ReturnType<typeof loadSigner> => (signer ??= loadSigner());
   const out = await getToken(input, {
     now: () => new Date(),
-    cache: new FileTokenCache(defaultCacheDir(env), warn),
+    cache: new FileTokenCache(dir, warn),
     cacheKey: (i) => tokenCacheKey(i, env),
+    // the lock code comes with the signer (dist/sign.cjs): a cache hit never loads it
+    lock: async (key) =>
+      (await loadSignerOnce()).acquireLock(dir, `token-${key}`, { onWait: (file, pid) => debug?.(`waiting for pid ${pid}, which holds ${file} (signing this token)`) }),
+    debug,
     sign: async (i, now) => {
-      const { signToken } = await loadSigner();
+      const { signToken } = await loadSignerOnce();
       return signToken(i, now, {
         env,
         loadAws: () => loadPart("aws"),
         promptMfa: (serial) => promptMfa(serial, effectiveProfile(i.profile, env)),
+        debug,
       });
     },
   });

@@ -12,6 +12,8 @@ export interface TokenInput extends TokenRequest {
   noCache: boolean;
   /** raw KUBERNETES_EXEC_INFO */
   execInfo?: string | undefined;
+  /** --debug / EKS_ACCESS_DEBUG=1 */
+  debug?: boolean | undefined;
 }
 
 export interface SignedToken {
@@ -21,9 +23,16 @@ export interface SignedToken {
 
 export interface TokenDeps {
   now(): Date;
-  cache?: { read(key: string): CachedToken | undefined; write(entry: CachedToken): void } | undefined;
+  cache?: { read(key: string): CachedToken | undefined; write(entry: CachedToken): void; fileFor?(key: string): string } | undefined;
   cacheKey(input: TokenInput): string;
   sign(input: TokenInput, now: Date): Promise<SignedToken>;
+  /**
+   * Serialises cache misses for one key across processes (kubectl starts several at once): only
+   * the holder signs (and maybe prompts for MFA); the others then find its entry. Loaded on a miss only.
+   */
+  lock?: ((key: string) => Promise<() => void>) | undefined;
+  /** --debug lines; never given a secret */
+  debug?: ((line: string) => void) | undefined;
 }
 
 export interface TokenOutput {
@@ -49,15 +58,33 @@ export async function getToken(input: TokenInput, deps: TokenDeps): Promise<Toke
   const warnings = exec.warning ? [exec.warning] : [];
   const cache = input.noCache ? undefined : deps.cache;
   const key = cache ? deps.cacheKey(input) : "";
-  const hit = cache?.read(key);
-  if (hit && isReusable(hit, deps.now().getTime())) {
-    return { stdout: renderExecCredential(exec.apiVersion, hit.token, hit.expirationTimestamp), warnings, fromCache: true };
+  const where = cache?.fileFor ? ` ${cache.fileFor(key)}` : "";
+  const reusable = (): CachedToken | undefined => {
+    const hit = cache?.read(key);
+    return hit && isReusable(hit, deps.now().getTime()) ? hit : undefined;
+  };
+  const served = (hit: CachedToken): TokenOutput => ({ stdout: renderExecCredential(exec.apiVersion, hit.token, hit.expirationTimestamp), warnings, fromCache: true });
+  const hit = reusable();
+  if (hit) {
+    deps.debug?.(`token cache: hit${where}`);
+    return served(hit);
   }
-  const signedAt = deps.now();
-  const signed = await deps.sign(input, signedAt);
-  // The AWS CLI computes the expiry after signing; so do we.
-  const expiry = tokenExpiry(deps.now(), signed.credentialsExpiry);
-  const expirationTimestamp = formatTimestamp(expiry);
-  cache?.write({ key, token: signed.token, expirationTimestamp, expiresAt: Date.parse(expirationTimestamp) });
-  return { stdout: renderExecCredential(exec.apiVersion, signed.token, expirationTimestamp), warnings, fromCache: false };
+  deps.debug?.(cache ? `token cache: miss${where}` : "token cache: off (--no-cache)");
+  const release = cache && deps.lock ? await deps.lock(key) : undefined;
+  try {
+    const fresh = release ? reusable() : undefined;
+    if (fresh) {
+      deps.debug?.(`token cache: hit${where} (signed by another process while this one waited)`);
+      return served(fresh);
+    }
+    const signedAt = deps.now();
+    const signed = await deps.sign(input, signedAt);
+    // The AWS CLI computes the expiry after signing; so do we.
+    const expiry = tokenExpiry(deps.now(), signed.credentialsExpiry);
+    const expirationTimestamp = formatTimestamp(expiry);
+    cache?.write({ key, token: signed.token, expirationTimestamp, expiresAt: Date.parse(expirationTimestamp) });
+    return { stdout: renderExecCredential(exec.apiVersion, signed.token, expirationTimestamp), warnings, fromCache: false };
+  } finally {
+    release?.();
+  }
 }

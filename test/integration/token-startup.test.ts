@@ -59,6 +59,9 @@ test("a cache hit loads dist/main.cjs only, and no builtin beyond node:os (no cr
     assert.deepEqual(heavy(hit.builtins), []);
     assert.ok(!hit.builtins.includes("NativeModule vm"), hit.builtins.join(", "));
     assert.ok(miss.builtins.includes("NativeModule vm"), "control: the miss did load the signer (through node:vm)");
+    // the miss also took the token lock (lock files, from sign.cjs) and swept the cache: still no heavy builtin
+    assert.deepEqual(heavy(miss.builtins), [], miss.builtins.join(", "));
+    assert.deepEqual(miss.files, MAIN_FILES);
   } finally {
     t.cleanup();
   }
