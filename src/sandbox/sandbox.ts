@@ -265,6 +265,7 @@ export const SANDBOX_SET = [
   "AWS_CA_BUNDLE",
   "KUBECONFIG",
   "EKS_ACCESS_CACHE_DIR",
+  "EKS_ACCESS_AWS_CLI_CACHE_DIR",
   "PATH",
 ] as const;
 
@@ -287,6 +288,8 @@ export function sandboxEnvironment(state: SandboxState, binDir: string, userEnv:
     AWS_CA_BUNDLE: state.caFile,
     KUBECONFIG: state.kubeconfig,
     EKS_ACCESS_CACHE_DIR: join(state.dir, "token-cache"),
+    // the sandbox's role sessions die with its moto: never reuse them from (or leave them in) ~/.aws/cli/cache
+    EKS_ACCESS_AWS_CLI_CACHE_DIR: join(state.dir, "aws-cli-cache"),
     PATH: `${binDir}:${userEnv["PATH"] ?? ""}`,
   };
   return SANDBOX_SET.map((k) => [k, values[k]]);
