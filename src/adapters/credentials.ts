@@ -12,6 +12,7 @@ import { EksAccessError, mfaWithoutTerminal } from "../core/errors.js";
 import { loadProfile, type Env } from "./aws-config.js";
 import { effectiveProfile, envCredentials, namedProfile } from "../core/aws-env.js";
 import { httpClientConfig } from "./http.js";
+import { awsError, networkFailure } from "./aws-errors.js";
 
 export type Credentials = AwsCredentialIdentity;
 
@@ -46,6 +47,8 @@ export async function resolveCredentials(opts: CredentialOptions): Promise<Crede
 
 async function explainCredentialError(err: unknown, profileName: string, profileNamed: boolean): Promise<EksAccessError> {
   if (EksAccessError.is(err)) return err;
+  // the SSO portal, STS or the metadata service could not be reached: not a credentials problem
+  if (networkFailure(err)) return awsError(err, `could not load AWS credentials for profile "${profileName}"`, "");
   const message = err instanceof Error ? err.message : String(err);
   let profile;
   try {

@@ -1,8 +1,8 @@
 /** STS calls through the AWS SDK v3 client (AssumeRole for --role-arn, GetCallerIdentity for whoami). */
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "./http.js";
+import { awsError, recordEndpoint } from "./aws-errors.js";
 
 export interface StsOptions {
   region: string | undefined;
@@ -17,8 +17,10 @@ async function client(opts: StsOptions): Promise<STSClient> {
 export async function assumeRole(
   opts: StsOptions & { roleArn: string; sessionName: string; externalId?: string | undefined },
 ): Promise<AwsCredentialIdentity> {
+  const sts = await client(opts);
+  const reached = recordEndpoint(sts);
   try {
-    const out = await (await client(opts)).send(
+    const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: opts.roleArn,
         RoleSessionName: opts.sessionName,
@@ -34,7 +36,7 @@ export async function assumeRole(
       ...(c.Expiration ? { expiration: c.Expiration } : {}),
     };
   } catch (err) {
-    throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it");
+    throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it", reached.url);
   }
 }
 
@@ -42,18 +44,12 @@ export type { CallerIdentity } from "../ports/sts.js";
 import type { CallerIdentity } from "../ports/sts.js";
 
 export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentity> {
+  const sts = await client(opts);
+  const reached = recordEndpoint(sts);
   try {
-    const out = await (await client(opts)).send(new GetCallerIdentityCommand({}));
+    const out = await sts.send(new GetCallerIdentityCommand({}));
     return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
   } catch (err) {
-    throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region");
+    throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region", reached.url);
   }
-}
-
-/** Turns an SDK service exception into a one-line error carrying the AWS error code. */
-export function awsError(err: unknown, what: string, hint: string): EksAccessError {
-  if (EksAccessError.is(err)) return err;
-  const e = err as { name?: string; message?: string };
-  const code = e.name && e.name !== "Error" ? ` (${e.name})` : "";
-  return new EksAccessError("aws", `${what}${code}: ${(e.message ?? String(err)).split("\n")[0]}`, { hint, cause: err });
 }
