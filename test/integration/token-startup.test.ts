@@ -99,7 +99,7 @@ test("the bundles hold what their paths need: main.cjs no package code at all, s
 
 test("the SDK part imports the STS client and the proxy code only when needed (--role-arn; HTTPS_PROXY or AWS_CA_BUNDLE)", () => {
   type Out = { imports?: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, { bytesInOutput: number }> };
-  const outputs = (JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as { aws: { outputs: Record<string, Out> } }).aws.outputs;
+  const outputs = (JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as { esm: { outputs: Record<string, Out> } }).esm.outputs;
   const closure = new Set<string>();
   const walk = (file: string): void => {
     if (closure.has(file)) return;
