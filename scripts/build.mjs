@@ -3,8 +3,9 @@
 //    runs only node:fs/os/path and the pure core;
 //  - dist/sign.cjs (+ its V8 code cache): the cache-miss path (SigV4 signer), CommonJS, loaded only
 //    on a miss (no ESM loader, node:crypto deferred);
-//  - dist/aws.js (+ chunks): the SDK credential chain and STS, for profiles/SSO/--role-arn;
-//  - dist/cli.js (+ chunks): every other command, with the AWS SDK split so each loads what it uses.
+//  - dist/aws.js: the SDK credential chain and STS, for profiles/SSO/--role-arn;
+//  - dist/cli.js: every other command; both with the AWS SDK split into chunks they share, so each
+//    loads what it uses and the package holds each piece once.
 // The parts are loaded at run time (src/parts.ts: sign.cjs through node:vm, the ES module parts with
 // import()), so no part's code leaks into another.
 import { build } from "esbuild";
@@ -55,7 +56,7 @@ const deferCrypto = {
 };
 const sign = await build({
   ...commonJs,
-  entryPoints: { sign: "src/adapters/token-source.ts" },
+  entryPoints: { sign: "src/sign-part.ts" },
   plugins: [deferCrypto],
   define: { ...commonJs.define, crypto: "undefined" },
 });
@@ -66,19 +67,19 @@ if (/\bimport\(/.test(signCode)) throw new Error("dist/sign.cjs must not use imp
 if (/require\("(node:)?crypto"\)/.test(signCode)) {
   throw new Error("dist/sign.cjs requires node:crypto eagerly; route it through src/adapters/deferred-crypto.ts");
 }
-// ES module parts with their own chunks; `require` provided for the SDK's CommonJS bits.
-const esmPart = (name, entry) =>
-  build({
-    ...common,
-    entryPoints: { [name]: entry },
-    outdir: "dist",
-    splitting: true,
-    chunkNames: `chunks/${name}-[name]-[hash]`,
-    banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
-  });
-const rest = await esmPart("cli", "src/cli/app.ts");
-// The SDK credential chain and STS, loaded (by main.cjs, for sign.cjs) only when the environment is not enough.
-const aws = await esmPart("aws", "src/aws-part.ts");
+// The ES module parts, cli.js (every other command) and aws.js (the SDK credential chain and STS,
+// loaded by main.cjs for sign.cjs only when the environment is not enough), in one build so they
+// share their chunks: the SDK code both use is shipped once. A chunk holds the code reached by one
+// set of entry points and dynamic imports, so neither part loads code only the other needs.
+// `require` is provided for the SDK's CommonJS bits.
+const esm = await build({
+  ...common,
+  entryPoints: { cli: "src/cli/app.ts", aws: "src/aws-part.ts" },
+  outdir: "dist",
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+  banner: { js: "import{createRequire as __eksCreateRequire}from'node:module';const require=__eksCreateRequire(import.meta.url);" },
+});
 // The V8 code cache for sign.cjs: one signing (made-up credentials, nothing leaves the process),
 // after which main.cjs writes the bytecode V8 compiled (dist/sign.cjs.codecache).
 const warm = spawnSync(process.execPath, ["dist/main.cjs", "token", "--cluster-name", "code-cache", "--no-cache"], {
@@ -95,6 +96,7 @@ const warm = spawnSync(process.execPath, ["dist/main.cjs", "token", "--cluster-n
   encoding: "utf8",
 });
 if (warm.status !== 0 || !existsSync("dist/sign.cjs.codecache")) throw new Error(`making the code cache failed: ${warm.stderr}`);
-writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, sign: sign.metafile, rest: rest.metafile, aws: aws.metafile }));
+// What each bundle holds (tests read it); package.json "files" leaves it out of the package.
+writeFileSync("dist/meta.json", JSON.stringify({ main: main.metafile, sign: sign.metafile, esm: esm.metafile }));
 const bytes = (m, f) => m.outputs[f]?.bytes ?? 0;
 console.log(`built dist/: main.cjs ${bytes(main.metafile, "dist/main.cjs")} bytes (token cache hit), sign.cjs ${bytes(sign.metafile, "dist/sign.cjs")} bytes (cache miss), aws.js, cli.js + chunks`);

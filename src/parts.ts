@@ -5,8 +5,9 @@
  *   cli.js  — the yargs application (every command but a `token` cache hit);
  *   aws.js  — the SDK credential chain and STS, needed only when environment credentials are not
  *             enough (profiles, SSO, --role-arn, ...).
- * Each is its own esbuild bundle, so one part's SDK code never leaks into another's start-up. The
- * specifiers are computed so that esbuild leaves them alone. Under tsx (tests) the TS sources load.
+ * main.cjs and sign.cjs are bundles of their own; cli.js and aws.js come from one build and share
+ * their SDK chunks (each loads only the chunks its code reaches). The specifiers are computed so
+ * that esbuild leaves them alone. Under tsx (tests) the TS sources load.
  */
 import { join } from "node:path";
 import { loadWithCodeCache } from "./adapters/code-cache.js";
@@ -18,7 +19,7 @@ type Parts = {
 
 const SOURCES: Record<keyof Parts, string> = { cli: "./cli/app.js", aws: "./aws-part.js" };
 
-type Signer = typeof import("./adapters/token-source.js");
+type Signer = typeof import("./sign-part.js");
 
 /** Defined (as true) by the build for the CommonJS bundles, where `require` is the module's own. */
 declare const __EKS_CJS__: boolean | undefined;
@@ -33,9 +34,9 @@ export async function loadSigner(): Promise<Signer> {
       writeCache: process.env["EKS_ACCESS_BUILD_CODE_CACHE"] === "1",
     }).exports;
   }
-  if (import.meta.url.endsWith(".ts")) return import(new URL("./adapters/token-source.js", import.meta.url).href) as Promise<Signer>;
-  const { createRequire } = await import("node:module");
-  return createRequire(import.meta.url)("./sign.cjs") as Signer;
+  // Only dist/main.cjs (above) and the TypeScript sources under tsx run the token command: the
+  // cli.js part hands `token` back to main.cjs (src/cli/app.ts), so no ES module bundle gets here.
+  return import(new URL("./sign-part.js", import.meta.url).href) as Promise<Signer>;
 }
 
 export function loadPart<K extends keyof Parts>(name: K): Promise<Parts[K]> {

@@ -16,6 +16,7 @@ import type { AcquireLock, AssumeHook, AssumeRoleParams, AwsCliCachePort, Creden
 import { FileAwsCliCache } from "./aws-cli-cache.js";
 import { acquireLock } from "./lock.js";
 import { httpClientConfig } from "./http.js";
+import { awsError, networkFailure } from "./aws-errors.js";
 
 export type Credentials = AwsCredentialIdentity;
 
@@ -107,6 +108,8 @@ async function sdkProfiles(env: Env, mfaCodeProvider: (serial: string) => Promis
 
 async function explainCredentialError(err: unknown, profileName: string, profileNamed: boolean): Promise<EksAccessError> {
   if (EksAccessError.is(err)) return err;
+  // the SSO portal, STS or the metadata service could not be reached: not a credentials problem
+  if (networkFailure(err)) return awsError(err, `could not load AWS credentials for profile "${profileName}"`, "");
   const message = err instanceof Error ? err.message : String(err);
   let profile;
   try {

@@ -1,9 +1,9 @@
 /** EKS calls through @aws-sdk/client-eks. */
-import { EKSClient, DescribeClusterCommand, ListClustersCommand } from "@aws-sdk/client-eks";
+import { EKSClient, DescribeClusterCommand } from "@aws-sdk/client-eks";
 import type { AwsCredentialIdentity } from "@smithy/types";
 import { EksAccessError } from "../core/errors.js";
 import type { ClusterDescription } from "../core/kubeconfig.js";
-import { awsError } from "./sts.js";
+import { awsError, recordEndpoint } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
 export interface EksOptions {
@@ -22,9 +22,11 @@ async function client(opts: EksOptions): Promise<EKSClient> {
 }
 
 export async function describeCluster(opts: EksOptions, name: string): Promise<ClusterDescription> {
+  const eks = await client(opts);
+  const reached = recordEndpoint(eks);
   let cluster;
   try {
-    cluster = (await (await client(opts)).send(new DescribeClusterCommand({ name }))).cluster;
+    cluster = (await eks.send(new DescribeClusterCommand({ name }))).cluster;
   } catch (err) {
     const e = err as { name?: string; message?: string };
     if (e.name === "ResourceNotFoundException") {
@@ -33,7 +35,7 @@ export async function describeCluster(opts: EksOptions, name: string): Promise<C
         cause: err,
       });
     }
-    throw awsError(err, `eks:DescribeCluster ${name} failed`, "check your credentials, region and eks:DescribeCluster permission");
+    throw awsError(err, `eks:DescribeCluster ${name} failed`, "check your credentials, region and eks:DescribeCluster permission", reached.url);
   }
   if (!cluster || !cluster.status) {
     throw new EksAccessError("not-found", `cluster "${name}" not found`, { hint: "check --name and --region" });
@@ -47,16 +49,4 @@ export async function describeCluster(opts: EksOptions, name: string): Promise<C
     id: cluster.id,
     outpostConfig: cluster.outpostConfig ? { etcdInstanceType: (cluster.outpostConfig as { etcdInstanceType?: string }).etcdInstanceType } : undefined,
   };
-}
-
-export async function listClusters(opts: EksOptions): Promise<string[]> {
-  const eks = await client(opts); // one client for every page
-  const names: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await eks.send(new ListClustersCommand({ ...(nextToken ? { nextToken } : {}) }));
-    names.push(...(out.clusters ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return names;
 }

@@ -1,6 +1,6 @@
 /** Filesystem edge: read text (missing → undefined) and atomic 0600 writes that follow symlinks. */
-import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, unlinkSync, statSync, chmodSync } from "node:fs";
-import { dirname, basename, join } from "node:path";
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, unlinkSync, chmodSync } from "node:fs";
+import { dirname, basename, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EksAccessError } from "../core/errors.js";
 
@@ -50,4 +50,11 @@ export const nodeFiles: TextFiles = {
   },
 };
 
-export const fileMode = (path: string): number => statSync(path).mode & 0o777;
+/**
+ * A path as the user wrote it (--kubeconfig, a KUBECONFIG element) made absolute, as the AWS CLI's
+ * os.path.expanduser + abspath: a leading `~` is `home`, relative paths are from `cwd`.
+ */
+export function userPath(path: string, home: string, cwd: string): string {
+  const expanded = path === "~" ? home : path.startsWith(`~/`) || path.startsWith(`~${sep}`) ? join(home, path.slice(2)) : path;
+  return resolve(cwd, expanded);
+}

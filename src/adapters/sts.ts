@@ -1,9 +1,9 @@
 /** STS calls through the AWS SDK v3 client (AssumeRole for --role-arn, GetCallerIdentity for whoami). */
 import { STSClient, AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "@smithy/types";
-import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "./http.js";
 import type { AssumedRole, AssumeRoleParams } from "../ports/aws.js";
+import { awsError, recordEndpoint } from "./aws-errors.js";
 
 export interface StsOptions {
   region: string | undefined;
@@ -18,8 +18,10 @@ async function client(opts: StsOptions): Promise<STSClient> {
 export async function assumeRole(
   opts: StsOptions & { roleArn: string; sessionName: string; externalId?: string | undefined },
 ): Promise<AwsCredentialIdentity> {
+  const sts = await client(opts);
+  const reached = recordEndpoint(sts);
   try {
-    const out = await (await client(opts)).send(
+    const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: opts.roleArn,
         RoleSessionName: opts.sessionName,
@@ -35,7 +37,7 @@ export async function assumeRole(
       ...(c.Expiration ? { expiration: c.Expiration } : {}),
     };
   } catch (err) {
-    throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it");
+    throw awsError(err, `could not assume role ${opts.roleArn}`, "check the role ARN and that its trust policy allows your identity to assume it", reached.url);
   }
 }
 
@@ -44,8 +46,10 @@ export async function assumeRole(
  * details the AWS CLI's cache entry holds.
  */
 export async function assumeRoleWithParams(opts: StsOptions, params: AssumeRoleParams): Promise<AssumedRole> {
+  const sts = await client(opts);
+  const reached = recordEndpoint(sts);
   try {
-    const out = await (await client(opts)).send(
+    const out = await sts.send(
       new AssumeRoleCommand({
         RoleArn: params.RoleArn,
         RoleSessionName: params.RoleSessionName,
@@ -62,7 +66,7 @@ export async function assumeRoleWithParams(opts: StsOptions, params: AssumeRoleP
       assumedRoleId: out.AssumedRoleUser?.AssumedRoleId,
     };
   } catch (err) {
-    throw awsError(err, `could not assume role ${params.RoleArn}`, "check the role ARN, its trust policy and the MFA code");
+    throw awsError(err, `could not assume role ${params.RoleArn}`, "check the role ARN, its trust policy and the MFA code", reached.url);
   }
 }
 
@@ -70,18 +74,12 @@ export type { CallerIdentity } from "../ports/sts.js";
 import type { CallerIdentity } from "../ports/sts.js";
 
 export async function getCallerIdentity(opts: StsOptions): Promise<CallerIdentity> {
+  const sts = await client(opts);
+  const reached = recordEndpoint(sts);
   try {
-    const out = await (await client(opts)).send(new GetCallerIdentityCommand({}));
+    const out = await sts.send(new GetCallerIdentityCommand({}));
     return { arn: out.Arn ?? "", account: out.Account ?? "", userId: out.UserId ?? "" };
   } catch (err) {
-    throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region");
+    throw awsError(err, "sts:GetCallerIdentity failed", "check your credentials and region", reached.url);
   }
-}
-
-/** Turns an SDK service exception into a one-line error carrying the AWS error code. */
-export function awsError(err: unknown, what: string, hint: string): EksAccessError {
-  if (EksAccessError.is(err)) return err;
-  const e = err as { name?: string; message?: string };
-  const code = e.name && e.name !== "Error" ? ` (${e.name})` : "";
-  return new EksAccessError("aws", `${what}${code}: ${(e.message ?? String(err)).split("\n")[0]}`, { hint, cause: err });
 }

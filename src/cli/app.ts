@@ -1,7 +1,9 @@
 /** The CLI application (yargs): generated --help, shell completion, and thin command handlers. */
 import yargs, { type Argv } from "yargs";
-import { usageError } from "../core/errors.js";
+import { EksAccessError, usageError } from "../core/errors.js";
+import { requireValues } from "../core/flags.js";
 import { TOKEN_FLAGS } from "./token-flags.js";
+import { commandPath, valueFlagsOf } from "./value-flags.js";
 
 const VERSION = "0.1.0";
 
@@ -9,12 +11,18 @@ function out(text: string): void {
   process.stdout.write(text);
 }
 
-function tokenCommand(y: Argv): Argv {
+/** What the shell (main.ts) runs for the application. */
+export interface CliDeps {
+  /** the `token` fast path, given the arguments after the command word */
+  token(args: string[]): Promise<number>;
+}
+
+function tokenCommand(y: Argv, args: readonly string[], deps: CliDeps): Argv {
   return y.command(
     "token",
     "Print an EKS token as an ExecCredential (drop-in for `aws eks get-token`; kubectl exec plugin)",
     (b) => {
-      for (const [name, spec] of Object.entries(TOKEN_FLAGS)) b.option(name, { type: spec.type, describe: spec.describe });
+      for (const [name, spec] of Object.entries(TOKEN_FLAGS)) b.option(name, { type: spec.type, describe: spec.describe, ...("short" in spec ? { alias: spec.short } : {}) });
       return b
         .example("$0 token --cluster-name prod --region eu-west-1", "token for cluster prod")
         .example("$0 token --cluster-name prod --role-arn arn:aws:iam::111122223333:role/EKSAdmin", "assume a role first")
@@ -22,9 +30,10 @@ function tokenCommand(y: Argv): Argv {
           "Tokens are cached across kubectl calls in ~/.kube/cache/eks-access (EKS_ACCESS_CACHE_DIR), 0600 files, reused while 5+ minutes of validity remain, and never valid longer than the credentials that signed them.",
         );
     },
+    // main.ts runs `token` itself unless it asks for --help/--version; should yargs get here anyway,
+    // it runs that same code with the same arguments (never a second copy bundled into this part)
     async () => {
-      const { runTokenCommand } = await import("./token-main.js");
-      process.exitCode = await runTokenCommand(process.argv.slice(3), process.env);
+      process.exitCode = await deps.token(args.slice(1));
     },
   );
 }
@@ -119,24 +128,29 @@ function sandboxCommand(y: Argv): Argv {
   );
 }
 
-export async function runCli(argv: string[]): Promise<number> {
+/** `argv` has the command words first (main.ts: commandFirst). */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const command = commandPath(argv);
+  const seeHelp = `see eks-access ${command.length > 0 ? `${command.join(" ")} ` : ""}--help`;
+  requireValues(argv.slice(command.length), valueFlagsOf(command), command.join(" "));
   const app = yargs(argv)
     .scriptName("eks-access")
     .usage("$0 <command> [options]\n\nReach Amazon EKS clusters with AWS IAM and IAM Identity Center identities.")
     .version(VERSION)
     .strict()
     .recommendCommands()
-    .demandCommand(1, "choose a command (see --help)")
+    .demandCommand(1, "choose a command")
     .completion("completion", "Print a bash/zsh completion script: eks-access completion >> ~/.bashrc")
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
       // A command's own error passes through unchanged (its kind and exit code); only yargs'
       // validation messages are usage errors. Must throw: a fail handler that returns lets yargs
       // go on to run the command's handler.
-      throw err ?? usageError((msg ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), "see eks-access --help");
+      if (err && (EksAccessError.is(err) || err.name !== "YError")) throw err;
+      throw usageError((msg ?? err?.message ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), seeHelp);
     })
     .help();
-  tokenCommand(app);
+  tokenCommand(app, argv, deps);
   kubeconfigCommand(app);
   whoamiCommand(app);
   cacheCommand(app);

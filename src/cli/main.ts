@@ -1,13 +1,16 @@
 /**
- * Entry point. `token` (run by kubectl on every call) takes a fast path that never loads the CLI
- * framework; everything else loads the yargs application lazily.
+ * Entry point (dist/main.cjs). `token` (run by kubectl on every call) takes a fast path that never
+ * loads the CLI framework, wherever its word sits among the flags; everything else, and
+ * `token --help`, loads the yargs application lazily.
  */
 import { EksAccessError } from "../core/errors.js";
+import { commandFirst } from "../core/flags.js";
 import { runTokenCommand } from "./token-main.js";
+import { ALL_VALUE_FLAGS } from "./value-flags.js";
 import { loadPart } from "../parts.js";
 
 export function reportError(err: unknown, debug: boolean): number {
-  // dist/main.js and dist/rest.js each bundle their own copy of the error class: match by brand.
+  // main.cjs and the cli.js part each bundle their own copy of the error class: match by brand.
   if (EksAccessError.is(err)) {
     process.stderr.write(`eks-access: error: ${err.line}\n`);
     if (debug && err.cause) process.stderr.write(`${String((err.cause as Error).stack ?? err.cause)}\n`);
@@ -26,11 +29,13 @@ async function main(argv: string[]): Promise<number> {
   env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
   const debug = env["EKS_ACCESS_DEBUG"] === "1";
   try {
-    if (argv[0] === "token" && !argv.some((a) => a === "--help" || a === "-h" || a === "--version")) {
-      return await runTokenCommand(argv.slice(1), env);
-    }
+    // Flags may come before the command (`--cluster-name x token`); shell completion passes the
+    // words being completed as they are typed, so those stay in place.
+    const args = argv.includes("--get-yargs-completions") ? argv : commandFirst(argv, ALL_VALUE_FLAGS);
+    const token = (rest: string[]): Promise<number> => runTokenCommand(rest, env);
+    if (args[0] === "token" && !args.some((a) => a === "--help" || a === "-h" || a === "--version")) return await token(args.slice(1));
     const { runCli } = await loadPart("cli");
-    return await runCli(argv);
+    return await runCli(args, { token });
   } catch (err) {
     return reportError(err, debug);
   }

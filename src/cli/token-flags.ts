@@ -1,6 +1,7 @@
-/** The `token` command's flags, shared by the fast-path parser (node:util) and the yargs help. */
-export interface FlagSpec {
-  type: "string" | "boolean";
+/** The `token` command's flags, shared by the fast-path parser (src/core/flags.ts) and the yargs help. */
+import type { FlagSpec as ParserSpec } from "../core/flags.js";
+
+export interface FlagSpec extends ParserSpec {
   describe: string;
 }
 
@@ -12,7 +13,7 @@ export const TOKEN_FLAGS = {
   "role-arn": { type: "string", describe: "Assume this IAM role before signing (session name EKSGetTokenAuth)" },
   "external-id": { type: "string", describe: "External id for --role-arn" },
   "session-name": { type: "string", describe: "Role session name for --role-arn (shows up as {{SessionName}})" },
-  output: { type: "string", describe: "Output format: json (the ExecCredential kubectl reads)" },
+  output: { type: "string", short: "o", describe: "Output format: json (the ExecCredential kubectl reads)" },
   "no-cache": { type: "boolean", describe: "Do not read or write the token cache (~/.kube/cache/eks-access)" },
   debug: { type: "boolean", describe: "Print on stderr what was resolved (profile, region, credential source, cache files, STS endpoint); never secrets. Also EKS_ACCESS_DEBUG=1" },
 } as const satisfies Record<string, FlagSpec>;

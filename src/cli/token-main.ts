@@ -1,6 +1,6 @@
 /**
  * The `token` fast path, run without the CLI framework: argv → TokenInput → getToken. On a cache
- * hit only node:fs/path/crypto/os/util and the pure core are loaded.
+ * hit only node:fs/os/path and the pure core are loaded (test/integration/token-startup.test.ts).
  */
 import { statSync, writeSync } from "node:fs";
 import { homedir } from "node:os";

@@ -2,6 +2,8 @@
  * What the AWS environment variables select (pure): credentials, region, profile, endpoints — the
  * AWS CLI v2's precedence, read from an env object so no SDK is needed.
  */
+import { EksAccessError } from "./errors.js";
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface StaticCredentials {
@@ -36,7 +38,28 @@ export function namedProfile(flag: string | undefined, env: Env): string | undef
   return flag || env["AWS_PROFILE"] || env["AWS_DEFAULT_PROFILE"] || undefined;
 }
 
-/** The AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL override, as the CLI and SDK read them. */
+/**
+ * The AWS_ENDPOINT_URL_<SERVICE> / AWS_ENDPOINT_URL override, as the CLI and SDK read them; one that
+ * is not an http(s) URL is a config error naming the variable.
+ */
 export function endpointOverride(service: string, env: Env): string | undefined {
-  return env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] || env["AWS_ENDPOINT_URL"] || undefined;
+  const specific = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
+  const name = env[specific] ? specific : env["AWS_ENDPOINT_URL"] ? "AWS_ENDPOINT_URL" : undefined;
+  return name === undefined ? undefined : checkedEndpoint(env[name]!, name, service);
+}
+
+/** An endpoint URL given by `source` (a variable or a flag), or a one-line error naming it. */
+export function checkedEndpoint(value: string, source: string, service: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:") || url.hostname === "") {
+    throw new EksAccessError("config", `${source} is not an http(s) URL: ${JSON.stringify(value)}`, {
+      hint: `set it to an endpoint URL such as https://${service.toLowerCase()}.us-west-2.amazonaws.com, ${source.startsWith("--") ? "or leave it out" : "or unset it"}`,
+    });
+  }
+  return value;
 }

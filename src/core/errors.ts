@@ -1,7 +1,7 @@
 /**
- * One error class per outcome. Each carries a stable `kind` (for -o json and metrics), the process
- * exit code the CLI uses, and the HTTP status the server uses. Messages are one line: the problem
- * and the fix. No message ever contains a token, secret key or session token.
+ * One error class, with a `kind` per outcome and the process exit code the CLI uses (2 for usage
+ * errors, else 1, unless given). Messages are one line: the problem and the fix (`line`). No
+ * message ever contains a token, secret key or session token.
  */
 export type ErrorKind =
   | "usage"
@@ -21,16 +21,14 @@ export class EksAccessError extends Error {
   readonly [BRAND] = true;
   readonly kind: ErrorKind;
   readonly exitCode: number;
-  readonly httpStatus: number;
   readonly hint: string | undefined;
 
-  constructor(kind: ErrorKind, message: string, opts: { hint?: string; exitCode?: number; httpStatus?: number; cause?: unknown } = {}) {
+  constructor(kind: ErrorKind, message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = "EksAccessError";
     this.kind = kind;
     this.hint = opts.hint;
     this.exitCode = opts.exitCode ?? (kind === "usage" ? 2 : 1);
-    this.httpStatus = opts.httpStatus ?? 500;
   }
 
   /** instanceof across separately bundled copies of this class */

@@ -7,7 +7,6 @@ export interface ExecInfoResult {
   apiVersion: string;
   /** the AWS CLI's stderr warning for this input, if any */
   warning?: string;
-  interactive?: boolean;
 }
 
 /** Same decisions and the same warnings as `aws eks get-token`. */
@@ -22,20 +21,18 @@ export function discoverApiVersion(raw: string | undefined): ExecInfoResult {
       warning: `Error parsing KUBERNETES_EXEC_INFO, defaulting to ${V1BETA1}. This is likely a bug in your Kubernetes client. Please update your Kubernetes client.`,
     };
   }
-  const obj = (info !== null && typeof info === "object" ? info : {}) as { apiVersion?: unknown; spec?: { interactive?: unknown } };
-  const interactive = typeof obj.spec?.interactive === "boolean" ? obj.spec.interactive : undefined;
-  const withInteractive = (r: ExecInfoResult): ExecInfoResult => (interactive === undefined ? r : { ...r, interactive });
-  if (obj.apiVersion === V1 || obj.apiVersion === V1BETA1) return withInteractive({ apiVersion: obj.apiVersion });
+  const obj = (info !== null && typeof info === "object" ? info : {}) as { apiVersion?: unknown };
+  if (obj.apiVersion === V1 || obj.apiVersion === V1BETA1) return { apiVersion: obj.apiVersion };
   if (obj.apiVersion === V1ALPHA1) {
-    return withInteractive({
+    return {
       apiVersion: V1ALPHA1,
       warning: `Kubeconfig user entry is using deprecated API version ${V1ALPHA1}. Run 'aws eks update-kubeconfig' to update.`,
-    });
+    };
   }
-  return withInteractive({
+  return {
     apiVersion: V1BETA1,
     warning: `Unrecognized API version in KUBERNETES_EXEC_INFO, defaulting to ${V1BETA1}. This is likely due to an outdated AWS CLI. Please update your AWS CLI.`,
-  });
+  };
 }
 
 /** The ExecCredential exactly as the AWS CLI prints it: key order kind, apiVersion, spec, status; 4-space JSON. */

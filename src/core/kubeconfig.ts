@@ -6,7 +6,7 @@
  * skeleton; the top-level keys have fixed types; an entry with the same name is replaced in place,
  * else appended; the context is named by the alias or the user name; current-context is set.
  */
-import { Document, isMap, isSeq, isScalar, parseDocument, Scalar, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
+import { Document, isMap, isSeq, isScalar, parseAllDocuments, parseDocument, Scalar, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
 import { EksAccessError } from "./errors.js";
 
 /** A parsed kubeconfig (a yaml Document, so comments and key order survive). */
@@ -44,8 +44,6 @@ export interface ClusterDescription {
 
 export interface EntryOptions {
   exec: "aws" | "eks-access";
-  /** the eks-access command kubectl will run (default "eks-access") */
-  execCommand?: string | undefined;
   roleArn?: string | undefined;
   proxyUrl?: string | undefined;
   /** profile to put in the entry's env (AWS_PROFILE) */
@@ -96,7 +94,7 @@ export function userEntry(c: ClusterDescription, opts: EntryOptions): UserEntry 
       exec: {
         apiVersion: EXEC_API_VERSION,
         args,
-        command: opts.exec === "aws" ? "aws" : opts.execCommand || "eks-access",
+        command: opts.exec === "aws" ? "aws" : "eks-access",
         ...(opts.profile ? { env: [{ name: "AWS_PROFILE", value: opts.profile }] } : {}),
       },
     },
@@ -129,6 +127,10 @@ export function newKubeconfig(): Document {
 /** Parses and validates; an empty or all-comment file is a new kubeconfig (as the AWS CLI treats it). */
 export function parseKubeconfig(text: string, path: string): Document {
   const doc = parseDocument(text, { keepSourceTokens: false, uniqueKeys: true });
+  if (doc.errors.some((e) => e.code === "MULTIPLE_DOCS")) {
+    const count = parseAllDocuments(text).length;
+    throw corrupted(path, `it contains ${count} YAML documents (separated by ---); a kubeconfig is one document`);
+  }
   if (doc.errors.length > 0) throw corrupted(path, `YAML error: ${doc.errors[0]!.message.split("\n")[0]}`);
   if (doc.contents === null || (isScalar(doc.contents) && (doc.contents.value === null || doc.contents.value === undefined))) {
     const fresh = newKubeconfig();

@@ -24,7 +24,7 @@ import { startAwsIamAuthenticator } from "./cluster/authenticator.js";
 import { freePort } from "./emulator/net.js";
 import { EksAccessError } from "../core/errors.js";
 import { bypassesProxy } from "../core/no-proxy.js";
-import { processIdentity, type ProcessIdentity } from "./state.js";
+import { processIdentity, type ProcessIdentity } from "./process-identity.js";
 
 export const SANDBOX_ACCOUNT = "123456789012";
 /** Validity of the sandbox's certificates (the kube-apiserver's are 365 days too: cluster/kube.ts). */

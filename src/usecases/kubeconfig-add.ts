@@ -24,7 +24,6 @@ export interface KubeconfigAddInput {
   dryRun: boolean;
   verbose: boolean;
   exec: "aws" | "eks-access";
-  execCommand?: string | undefined;
   /** profile written into the entry (AWS_PROFILE); the lookup profile unless --exec-profile */
   entryProfile?: string | undefined;
 }
@@ -34,8 +33,9 @@ export interface KubeconfigAddDeps {
   files: TextFiles;
   /** KUBECONFIG as set in the environment */
   kubeconfigEnv: string | undefined;
-  home: string;
-  cwd: string;
+  /** a path as the user wrote it → the absolute path (`~` is the home directory; relative to the working directory) */
+  resolvePath(path: string): string;
+  /** KUBECONFIG's list separator (":", or ";" on Windows) */
   pathSeparator: string;
 }
 
@@ -48,30 +48,14 @@ export interface KubeconfigAddOutput {
 
 const ACCEPTED_STATUS = ["ACTIVE", "UPDATING"];
 
-export function expandPath(p: string, home: string, cwd: string): string {
-  const expanded = p === "~" ? home : p.startsWith("~/") ? home + p.slice(1) : p;
-  if (expanded.startsWith("/")) return normalize(expanded);
-  return normalize(`${cwd}/${expanded}`);
-}
-
-function normalize(p: string): string {
-  const out: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") out.pop();
-    else out.push(seg);
-  }
-  return `/${out.join("/")}`;
-}
-
-/** --kubeconfig, else every non-empty KUBECONFIG element, else ~/.kube/config. */
-export function candidatePaths(input: { kubeconfig?: string | undefined }, deps: Pick<KubeconfigAddDeps, "kubeconfigEnv" | "home" | "cwd" | "pathSeparator">): string[] {
-  if (input.kubeconfig) return [expandPath(input.kubeconfig, deps.home, deps.cwd)];
+/** --kubeconfig, else every non-empty KUBECONFIG element, else ~/.kube/config; each through the path port. */
+export function candidatePaths(input: { kubeconfig?: string | undefined }, deps: Pick<KubeconfigAddDeps, "kubeconfigEnv" | "resolvePath" | "pathSeparator">): string[] {
+  if (input.kubeconfig) return [deps.resolvePath(input.kubeconfig)];
   const fromEnv = (deps.kubeconfigEnv ?? "")
     .split(deps.pathSeparator)
     .filter((e) => e.trim().length > 0)
-    .map((e) => expandPath(e, deps.home, deps.cwd));
-  return fromEnv.length > 0 ? fromEnv : [`${deps.home}/.kube/config`];
+    .map((e) => deps.resolvePath(e));
+  return fromEnv.length > 0 ? fromEnv : [deps.resolvePath("~/.kube/config")];
 }
 
 function load(files: TextFiles, path: string): KubeconfigDoc {
@@ -103,7 +87,6 @@ export async function kubeconfigAdd(input: KubeconfigAddInput, deps: KubeconfigA
   const cEntry = clusterEntry(cluster, input.proxyUrl);
   const uEntry = userEntry(cluster, {
     exec: input.exec,
-    execCommand: input.execCommand,
     roleArn: input.roleArn,
     proxyUrl: input.proxyUrl,
     profile: input.entryProfile,

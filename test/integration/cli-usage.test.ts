@@ -1,28 +1,84 @@
 /** Usage errors: one line naming the problem and where to look, exit 2, no work done. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { baseEnv, runCli } from "../helpers.js";
+import { baseEnv, runCli, tempDir, tokenUrl } from "../helpers.js";
 
-const cases: Array<[string[], RegExp]> = [
-  [["kubeconfig", "add"], /Missing required argument: name/],
-  [["kubeconfig", "add", "--name", "x", "--exec", "kubectl"], /Invalid values:|Argument: exec/],
-  [["kubeconfig"], /choose a kubeconfig subcommand: add/],
-  [["sandbox"], /choose a sandbox subcommand: up, down, env, demo/],
-  [["whoami", "-o", "yaml"], /Invalid values/],
-  [["no-such-command"], /Unknown argument: no-such-command/],
-  [[], /choose a command/],
+// [argv, message, the --help the hint points at]
+const cases: Array<[string[], RegExp, string]> = [
+  [["kubeconfig", "add"], /Missing required argument: name/, "kubeconfig add"],
+  [["kubeconfig", "add", "--name", "x", "--exec", "kubectl"], /Invalid values:|Argument: exec/, "kubeconfig add"],
+  [["kubeconfig", "add", "--name", "x", "--bogus"], /Unknown argument: bogus/, "kubeconfig add"],
+  [["--bogus", "kubeconfig", "add", "--name", "x"], /Unknown argument: bogus/, "kubeconfig add"],
+  [["kubeconfig"], /choose a kubeconfig subcommand: add/, "kubeconfig"],
+  [["sandbox"], /choose a sandbox subcommand: up, down, env, demo/, "sandbox"],
+  [["whoami", "-o", "yaml"], /Invalid values/, "whoami"],
+  [["whoami", "--bogus"], /Unknown argument: bogus/, "whoami"],
+  [["token", "--bogus"], /unknown option '--bogus'/, "token"],
+  [["no-such-command"], /Unknown argument: no-such-command/, ""],
+  [[], /choose a command/, ""],
+  // a value option with nothing after it: the same error from the fast parser and from yargs
+  [["token", "--cluster-name", "x", "--region"], /^eks-access: error: option '--region' needs a value;/, "token"],
+  [["kubeconfig", "add", "--name", "x", "--region"], /^eks-access: error: option '--region' needs a value;/, "kubeconfig add"],
+  [["kubeconfig", "add", "--region", "--name", "x"], /^eks-access: error: option '--region' needs a value;/, "kubeconfig add"],
+  [["whoami", "--region"], /^eks-access: error: option '--region' needs a value;/, "whoami"],
+  [["whoami", "--profile", "-o", "json"], /^eks-access: error: option '--profile' needs a value;/, "whoami"],
+  [["sandbox", "env", "--dir"], /^eks-access: error: option '--dir' needs a value;/, "sandbox env"],
+  // the value of a value option is never a command word
+  [["--region", "token", "--cluster-name", "x"], /^eks-access: error: choose a command;/, ""],
 ];
 
-for (const [args, message] of cases) {
+for (const [args, message, command] of cases) {
   test(`usage error: eks-access ${args.join(" ")}`, () => {
     // credentials present: a handler that ran anyway would get further and fail differently
-    const r = runCli(args, { env: baseEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x", AWS_DEFAULT_REGION: "us-west-2", AWS_ENDPOINT_URL: "http://127.0.0.1:9" }) });
+    const r = runCli(args, { env: baseEnv({ AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "x", AWS_DEFAULT_REGION: "us-west-2", AWS_ENDPOINT_URL: "http://127.0.0.1:9", EKS_ACCESS_NO_CACHE: "1" }) });
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /^eks-access: error: .*; see eks-access --help\n$/);
+    assert.match(r.stderr, new RegExp(`^eks-access: error: .*; see eks-access ${command ? `${command} ` : ""}--help\\n$`));
     assert.match(r.stderr, message);
   });
 }
+
+const KEYS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", AWS_DEFAULT_REGION: "us-west-2" };
+const FROZEN = "@2024-05-01 12:00:00";
+
+test("global flags in any position: `--cluster-name x token` is `token --cluster-name x`, cache miss (real signing) and hit", () => {
+  const t = tempDir();
+  try {
+    const env = baseEnv({ ...KEYS, EKS_ACCESS_CACHE_DIR: t.path });
+    const reference = runCli(["token", "--cluster-name", "demo", "--no-cache"], { env, frozenAt: FROZEN });
+    assert.equal(reference.status, 0, reference.stderr);
+    assert.match(JSON.parse(reference.stdout).status.token, /^k8s-aws-v1\./);
+    for (const args of [
+      ["--cluster-name", "demo", "token", "--no-cache"],
+      ["--no-cache", "token", "--cluster-name", "demo"],
+      ["--region", "us-west-2", "--no-cache", "--cluster-name", "demo", "token", "-o", "json"],
+    ]) {
+      const r = runCli(args, { env, frozenAt: FROZEN });
+      assert.equal(r.status, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stdout, reference.stdout, args.join(" "));
+    }
+    // through the cache: the miss writes, the hit (flags first again) reads the same token
+    const miss = runCli(["--cluster-name", "demo", "token"], { env });
+    assert.equal(miss.status, 0, miss.stderr);
+    const hit = runCli(["--cluster-name", "demo", "token"], { env });
+    assert.equal(hit.stdout, miss.stdout);
+    assert.equal(tokenUrl(miss.stdout).hostname, "sts.us-west-2.amazonaws.com");
+  } finally {
+    t.cleanup();
+  }
+});
+
+test("token -o json is --output json; -o text is refused as --output text is", () => {
+  const env = baseEnv({ ...KEYS, EKS_ACCESS_NO_CACHE: "1" });
+  const long = runCli(["token", "--cluster-name", "demo", "--output", "json"], { env, frozenAt: FROZEN });
+  const short = runCli(["token", "--cluster-name", "demo", "-o", "json"], { env, frozenAt: FROZEN });
+  assert.equal(short.status, 0, short.stderr);
+  assert.equal(short.stdout, long.stdout);
+  const text = runCli(["token", "--cluster-name", "demo", "-o", "text"], { env });
+  assert.equal(text.status, 2);
+  assert.match(text.stderr, /--output text is not supported by token/);
+  assert.match(runCli(["token", "--help"], { env }).stdout, /-o, --output/);
+});
 
 test("--help and --version answer on stdout with exit 0", () => {
   for (const args of [["--help"], ["token", "--help"], ["kubeconfig", "add", "--help"], ["sandbox", "--help"], ["--version"]]) {
@@ -42,7 +98,7 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
 });
 
 test("every option of every command is described in its --help (none is a bare [string])", () => {
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"]];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"]];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -52,4 +108,26 @@ test("every option of every command is described in its --help (none is a bare [
     assert.deepEqual(bare, [], `eks-access ${cmd.join(" ")} --help`);
     assert.ok(options.includes("--help"), "control: the options block was found");
   }
+});
+
+test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) lists exactly the options each --help shows taking a value", async () => {
+  const { VALUE_FLAGS, valueFlagsOf } = await import("../../src/cli/value-flags.js");
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"]];
+  for (const cmd of commands) {
+    const help = runCli([...cmd, "--help"], { env: baseEnv() });
+    assert.equal(help.status, 0, help.stderr);
+    const block = help.stdout.slice(help.stdout.indexOf("Options:"));
+    const entries: string[] = [];
+    for (const line of block.split("\n").slice(1)) {
+      if (/^\s*$/.test(line)) break;
+      if (/^\s+(-\w, )?--[\w-]+/.test(line)) entries.push(line);
+      else if (entries.length > 0) entries[entries.length - 1] += line;
+    }
+    const takingValues = entries
+      .filter((e) => /\[string\]|\[choices:/.test(e))
+      .flatMap((e) => [...e.trim().split(/\s{2,}/)[0]!.matchAll(/--?([\w-]+)/g)].map((m) => m[1]!));
+    assert.ok(entries.length >= 3, `control: options of ${cmd.join(" ")} were found`);
+    assert.deepEqual([...valueFlagsOf(cmd)].sort(), takingValues.sort(), `eks-access ${cmd.join(" ")} --help`);
+  }
+  assert.ok(Object.keys(VALUE_FLAGS).length >= 4);
 });

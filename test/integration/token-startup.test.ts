@@ -15,7 +15,7 @@ import * as nodeCrypto from "node:crypto";
 import { baseEnv, repoRoot, run, runCli, tempDir, type Env } from "../helpers.js";
 import { codeCacheFile, loadWithCodeCache } from "../../src/adapters/code-cache.js";
 import * as deferred from "../../src/adapters/deferred-crypto.js";
-import * as source from "../../src/adapters/token-source.js";
+import * as source from "../../src/sign-part.js";
 
 const KEYS: Env = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", AWS_DEFAULT_REGION: "us-west-2" };
 const dist = join(repoRoot, "dist");
@@ -102,7 +102,7 @@ test("the bundles hold what their paths need: main.cjs no package code at all, s
 
 test("the SDK part imports the STS client and the proxy code only when needed (--role-arn; HTTPS_PROXY or AWS_CA_BUNDLE)", () => {
   type Out = { imports?: Array<{ path: string; kind: string; external?: boolean }>; inputs: Record<string, { bytesInOutput: number }> };
-  const outputs = (JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as { aws: { outputs: Record<string, Out> } }).aws.outputs;
+  const outputs = (JSON.parse(readFileSync(join(dist, "meta.json"), "utf8")) as { esm: { outputs: Record<string, Out> } }).esm.outputs;
   const closure = new Set<string>();
   const walk = (file: string): void => {
     if (closure.has(file)) return;

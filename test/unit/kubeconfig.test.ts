@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clusterEntry, dumpKubeconfig, insertClusterUserPair, newKubeconfig, parseKubeconfig, userEntry, usesClusterId, type ClusterDescription } from "../../src/core/kubeconfig.js";
 import { candidatePaths, kubeconfigAdd, type KubeconfigAddDeps } from "../../src/usecases/kubeconfig-add.js";
-import type { TextFiles } from "../../src/adapters/files.js";
+import { userPath, type TextFiles } from "../../src/adapters/files.js";
 
 const cluster: ClusterDescription = {
   name: "demo",
@@ -28,7 +28,7 @@ function memFiles(initial: Record<string, string> = {}): TextFiles & { files: Re
 }
 
 function deps(files: TextFiles, over: Partial<KubeconfigAddDeps> = {}): KubeconfigAddDeps {
-  return { describeCluster: async () => cluster, files, kubeconfigEnv: undefined, home: "/home/u", cwd: "/work", pathSeparator: ":", ...over };
+  return { describeCluster: async () => cluster, files, kubeconfigEnv: undefined, resolvePath: (p) => userPath(p, "/home/u", "/work"), pathSeparator: ":", ...over };
 }
 
 const input = { name: "demo", dryRun: false, verbose: false, exec: "eks-access" as const };
@@ -44,9 +44,9 @@ test("Outposts: --cluster-id when outpostConfig has no etcdInstanceType (v2 rule
 test("entries: eks-access exec, proxy-url, aliases", () => {
   const c = clusterEntry(cluster, "socks5://p:1");
   assert.equal(c.cluster["proxy-url"], "socks5://p:1");
-  const u = userEntry(cluster, { exec: "eks-access", execCommand: "/opt/bin/eks-access", roleArn: "arn:aws:iam::1:role/R", profile: "p", userAlias: "me" });
+  const u = userEntry(cluster, { exec: "eks-access", roleArn: "arn:aws:iam::1:role/R", profile: "p", userAlias: "me" });
   assert.equal(u.name, "me");
-  assert.equal(u.user.exec.command, "/opt/bin/eks-access");
+  assert.equal(u.user.exec.command, "eks-access");
   assert.deepEqual(u.user.exec.env, [{ name: "AWS_PROFILE", value: "p" }]);
   const doc = newKubeconfig();
   const ctx = insertClusterUserPair(doc, c, u, "alias");
@@ -70,11 +70,37 @@ test("cluster status other than ACTIVE/UPDATING is refused with the CLI's messag
 });
 
 test("path selection: --kubeconfig, KUBECONFIG list (empty elements skipped, ~ expanded, relative to cwd), default", () => {
-  const d = { home: "/home/u", cwd: "/work", pathSeparator: ":" };
+  const d = { resolvePath: (p: string) => userPath(p, "/home/u", "/work"), pathSeparator: ":" };
   assert.deepEqual(candidatePaths({ kubeconfig: "~/k" }, { ...d, kubeconfigEnv: "/a" }), ["/home/u/k"]);
   assert.deepEqual(candidatePaths({}, { ...d, kubeconfigEnv: "/a::rel/b: " }), ["/a", "/work/rel/b"]);
   assert.deepEqual(candidatePaths({}, { ...d, kubeconfigEnv: "" }), ["/home/u/.kube/config"]);
   assert.deepEqual(candidatePaths({}, { ...d, kubeconfigEnv: undefined }), ["/home/u/.kube/config"]);
+});
+
+test("the use case leaves paths to the path port: a Windows-style port's paths and separator are used as they are", () => {
+  const seen: string[] = [];
+  const win = { pathSeparator: ";", resolvePath: (p: string) => (seen.push(p), `C:\\Users\\u\\${p.replace(/^~\//, "").replaceAll("/", "\\")}`) };
+  assert.deepEqual(candidatePaths({}, { ...win, kubeconfigEnv: "a\\k1;;b\\k2" }), ["C:\\Users\\u\\a\\k1", "C:\\Users\\u\\b\\k2"]);
+  assert.deepEqual(candidatePaths({ kubeconfig: "D:\\k" }, { ...win, kubeconfigEnv: undefined }), ["C:\\Users\\u\\D:\\k"]);
+  assert.deepEqual(candidatePaths({}, { ...win, kubeconfigEnv: undefined }), ["C:\\Users\\u\\.kube\\config"]);
+  assert.deepEqual(seen, ["a\\k1", "b\\k2", "D:\\k", "~/.kube/config"]);
+});
+
+test("userPath (the node:path adapter): ~ and ~/ are home, relative is from cwd, .. and . resolved", () => {
+  assert.equal(userPath("~", "/home/u", "/work"), "/home/u");
+  assert.equal(userPath("~/a/../k", "/home/u", "/work"), "/home/u/k");
+  assert.equal(userPath("./x/./y", "/home/u", "/work"), "/work/x/y");
+  assert.equal(userPath("/abs//k", "/home/u", "/work"), "/abs/k");
+});
+
+test("a kubeconfig with two YAML documents is refused in plain words, nothing written", async () => {
+  const files = memFiles({ "/a": "apiVersion: v1\nclusters: []\n---\napiVersion: v1\nusers: []\n" });
+  await assert.rejects(kubeconfigAdd(input, deps(files, { kubeconfigEnv: "/a" })), (e: Error & { line?: string }) => {
+    assert.equal(e.line, "kubeconfig /a is not valid: it contains 2 YAML documents (separated by ---); a kubeconfig is one document; fix or move the file (nothing was written), or choose another with --kubeconfig");
+    return true;
+  });
+  assert.equal(files.writes, 0);
+  assert.doesNotThrow(() => parseKubeconfig("---\napiVersion: v1\n", "/b"), "one document after a leading --- is fine");
 });
 
 test("the first KUBECONFIG file is written when the first file is corrupt: error, nothing written", async () => {

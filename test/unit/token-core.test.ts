@@ -76,7 +76,7 @@ test("expiry: now + 14 min, capped by the credentials' expiry", () => {
 test("KUBERNETES_EXEC_INFO handling matches the AWS CLI's decisions", () => {
   assert.deepEqual(discoverApiVersion(undefined), { apiVersion: V1BETA1 });
   assert.deepEqual(discoverApiVersion(""), { apiVersion: V1BETA1 });
-  assert.deepEqual(discoverApiVersion(JSON.stringify({ apiVersion: V1, spec: { interactive: true } })), { apiVersion: V1, interactive: true });
+  assert.deepEqual(discoverApiVersion(JSON.stringify({ apiVersion: V1, spec: { interactive: true } })), { apiVersion: V1 });
   assert.equal(discoverApiVersion(JSON.stringify({ apiVersion: V1ALPHA1 })).apiVersion, V1ALPHA1);
   assert.match(discoverApiVersion(JSON.stringify({ apiVersion: V1ALPHA1 })).warning!, /deprecated API version/);
   assert.match(discoverApiVersion("[").warning!, /^Error parsing KUBERNETES_EXEC_INFO/);

@@ -1,9 +1,9 @@
 import { homedir } from "node:os";
 import { delimiter } from "node:path";
 import { awsContext } from "../../compose.js";
-import { nodeFiles } from "../../adapters/files.js";
+import { nodeFiles, userPath } from "../../adapters/files.js";
 import { describeCluster } from "../../adapters/eks.js";
-import { endpointOverride } from "../../adapters/aws-config.js";
+import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import { kubeconfigAdd } from "../../usecases/kubeconfig-add.js";
 
 export interface KubeconfigAddArgs {
@@ -24,6 +24,8 @@ export interface KubeconfigAddArgs {
 }
 
 export async function runKubeconfigAdd(a: KubeconfigAddArgs, env = process.env): Promise<string> {
+  const eksEndpoint = a.endpointUrl !== undefined ? checkedEndpoint(a.endpointUrl, "--endpoint-url", "eks") : endpointOverride("eks", env);
+  if (a.assumeRoleArn) endpointOverride("sts", env); // read by the SDK's STS client: a bad one fails here, naming the variable
   const ctx = await awsContext({ profile: a.profile, region: a.region, env, assumeRoleArn: a.assumeRoleArn, assumeSessionName: "EKSDescribeClusterSession" });
   const result = await kubeconfigAdd(
     {
@@ -39,11 +41,10 @@ export async function runKubeconfigAdd(a: KubeconfigAddArgs, env = process.env):
       entryProfile: a.execProfile ?? ctx.namedProfile,
     },
     {
-      describeCluster: (name) => describeCluster({ region: ctx.region, credentials: ctx.credentials, endpoint: a.endpointUrl ?? endpointOverride("eks", env) }, name),
+      describeCluster: (name) => describeCluster({ region: ctx.region, credentials: ctx.credentials, endpoint: eksEndpoint }, name),
       files: nodeFiles,
       kubeconfigEnv: env["KUBECONFIG"],
-      home: env["HOME"] || homedir(),
-      cwd: process.cwd(),
+      resolvePath: (p) => userPath(p, env["HOME"] || homedir(), process.cwd()),
       pathSeparator: delimiter,
     },
   );

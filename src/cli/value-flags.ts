@@ -1,0 +1,39 @@
+/**
+ * The options that take a value, per command: what main.ts skips when it looks for the command
+ * words (`--region r kubeconfig add`) and what the yargs app holds to the fast parser's rule
+ * (src/core/flags.ts: `--region` with nothing after it needs a value). One-letter aliases are
+ * listed as such. test/integration/cli-usage.test.ts keeps this in step with every command's --help.
+ */
+import { TOKEN_FLAGS } from "./token-flags.js";
+
+export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  token: Object.entries(TOKEN_FLAGS).flatMap(([name, spec]) => (spec.type !== "string" ? [] : "short" in spec ? [name, spec.short] : [name])),
+  "kubeconfig add": ["name", "region", "profile", "role-arn", "assume-role-arn", "proxy-url", "alias", "user-alias", "kubeconfig", "exec", "exec-profile", "endpoint-url"],
+  whoami: ["region", "profile", "output", "o"],
+  // on `sandbox` itself, so every subcommand takes it
+  sandbox: ["dir"],
+};
+
+/** A command's value options (`sandbox up` has those of `sandbox`). */
+export function valueFlagsOf(command: readonly string[]): ReadonlySet<string> {
+  return new Set(VALUE_FLAGS[command.join(" ")] ?? VALUE_FLAGS[command[0] ?? ""] ?? []);
+}
+
+/** Every command's value options together (to find the command words before knowing the command). */
+export const ALL_VALUE_FLAGS: ReadonlySet<string> = new Set(Object.values(VALUE_FLAGS).flat());
+
+const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
+  token: [],
+  whoami: [],
+  completion: [],
+  kubeconfig: ["add"],
+  cache: ["clear"],
+  sandbox: ["up", "down", "env", "demo"],
+};
+
+/** The command words at the front of a (command-first) argv that name a known command: [] for none. */
+export function commandPath(args: readonly string[]): string[] {
+  const [first, second] = args;
+  if (first === undefined || !Object.prototype.hasOwnProperty.call(SUBCOMMANDS, first)) return [];
+  return second !== undefined && SUBCOMMANDS[first]!.includes(second) ? [first, second] : [first];
+}
