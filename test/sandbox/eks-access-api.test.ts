@@ -171,7 +171,8 @@ describe("the AWS CLI as the client", () => {
     assert.deepEqual([u.type, u.status, u.params], ["AccessConfigUpdate", "InProgress", [{ type: "AuthenticationMode", value: '"API_AND_CONFIG_MAP"' }]]);
     assert.equal((await aws(env, "eks", "describe-update", "--name", "cm", "--update-id", u.id)).update.status, "Successful");
     assert.equal((await aws(env, "eks", "describe-cluster", "--name", "cm")).cluster.accessConfig.authenticationMode, "API_AND_CONFIG_MAP");
-    assert.deepEqual((await aws(env, "eks", "list-access-entries", "--cluster-name", "cm")).accessEntries, []);
+    // as EKS does on the switch: the creator gets its admin entry now
+    assert.deepEqual((await aws(env, "eks", "list-access-entries", "--cluster-name", "cm")).accessEntries, [creatorArn]);
     assert.match(await awsFails(env, "eks", "update-cluster-config", "--name", "cm", "--access-config", "authenticationMode=CONFIG_MAP"), /Unsupported authentication mode update from API_AND_CONFIG_MAP to CONFIG_MAP$/);
   });
 });

@@ -68,6 +68,17 @@ test("a CONFIG_MAP cluster refuses every access-entry call; modes move one way o
   assert.throws(() => make("CONFIG_MAP").ae.registerCluster("c2", CLUSTER_ARN, { authenticationMode: "CONFIG_MAP", bootstrapClusterCreatorAdminPermissions: false }), /bootstrapClusterCreatorAdminPermissions must be true/);
 });
 
+test("the creator's admin entry: at creation in an API mode, or when a CONFIG_MAP cluster is switched; none without bootstrap", () => {
+  const { ae } = make("CONFIG_MAP");
+  ae.registerCluster("c1", CLUSTER_ARN, { authenticationMode: "API" }, USER);
+  assert.deepEqual(ae.listAssociatedAccessPolicies("c1", USER).items.map((p) => [p.policyArn, p.accessScope.type]), [["arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", "cluster"]]);
+  ae.registerCluster("c2", CLUSTER_ARN, { authenticationMode: "CONFIG_MAP" }, USER);
+  ae.updateAuthenticationMode("c2", "API_AND_CONFIG_MAP");
+  assert.deepEqual(ae.listAccessEntries("c2").items, [USER]);
+  ae.registerCluster("c3", CLUSTER_ARN, { authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: false }, USER);
+  assert.deepEqual(ae.listAccessEntries("c3").items, []);
+});
+
 test("policies: associate (re-associate replaces the scope), list, filter entries by policy, disassociate; STANDARD only", () => {
   const { ae } = make();
   ae.createAccessEntry("sb", { principalArn: ROLE });

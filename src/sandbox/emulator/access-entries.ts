@@ -8,7 +8,7 @@
  * Messages marked "seen" are EKS's own wording as users have reported it; the others are this
  * emulator's wording for a rule EKS documents (the exception name and status are EKS's).
  */
-import { ACCESS_POLICIES } from "../../core/access-policies.js";
+import { ACCESS_POLICIES, ACCESS_POLICY_ARN_PREFIX } from "../../core/access-policies.js";
 
 export type AuthenticationMode = "CONFIG_MAP" | "API_AND_CONFIG_MAP" | "API";
 export const AUTHENTICATION_MODES: readonly AuthenticationMode[] = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
@@ -72,6 +72,8 @@ export interface ClusterAccessState {
   arn: string;
   authenticationMode: AuthenticationMode;
   bootstrapClusterCreatorAdminPermissions: boolean;
+  /** the IAM role or user that created the cluster (its admin entry is made when the API is enabled) */
+  creatorArn?: string | undefined;
   updates: UpdateState[];
 }
 
@@ -155,7 +157,12 @@ export class AccessEntries {
   }
 
   /** Records a cluster's access configuration (CreateCluster's accessConfig; EKS's API default is CONFIG_MAP). */
-  registerCluster(name: string, arn: string, accessConfig: { authenticationMode?: string | undefined; bootstrapClusterCreatorAdminPermissions?: boolean | undefined } = {}): ClusterAccessState {
+  registerCluster(
+    name: string,
+    arn: string,
+    accessConfig: { authenticationMode?: string | undefined; bootstrapClusterCreatorAdminPermissions?: boolean | undefined } = {},
+    creatorArn?: string | undefined,
+  ): ClusterAccessState {
     const mode = accessConfig.authenticationMode ?? "CONFIG_MAP";
     if (!AUTHENTICATION_MODES.includes(mode as AuthenticationMode)) {
       throw invalidParameter(`Value '${mode}' at 'accessConfig.authenticationMode' failed to satisfy constraint: Member must satisfy enum value set: [${AUTHENTICATION_MODES.join(", ")}]`);
@@ -163,10 +170,27 @@ export class AccessEntries {
     const bootstrap = accessConfig.bootstrapClusterCreatorAdminPermissions ?? true;
     // seen: InvalidParameterException from CreateCluster
     if (mode === "CONFIG_MAP" && !bootstrap) throw invalidParameter("bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode is set to CONFIG_MAP");
-    const cluster: ClusterAccessState = { name, arn, authenticationMode: mode as AuthenticationMode, bootstrapClusterCreatorAdminPermissions: bootstrap, updates: [] };
+    const cluster: ClusterAccessState = { name, arn, authenticationMode: mode as AuthenticationMode, bootstrapClusterCreatorAdminPermissions: bootstrap, creatorArn, updates: [] };
     this.state.clusters[name] = cluster;
     this.state.entries[name] ??= {};
+    this.bootstrapCreator(cluster);
     return cluster;
+  }
+
+  /**
+   * With bootstrapClusterCreatorAdminPermissions, EKS gives the creator an access entry with
+   * AmazonEKSClusterAdminPolicy as soon as the cluster's mode includes the API (at creation, or
+   * when a CONFIG_MAP cluster is switched). A creator EKS cannot map (not in IAM) gets none.
+   */
+  private bootstrapCreator(c: ClusterAccessState): void {
+    const creator = c.creatorArn;
+    if (!creator || !c.bootstrapClusterCreatorAdminPermissions || c.authenticationMode === "CONFIG_MAP" || this.state.entries[c.name]?.[creator]) return;
+    try {
+      this.createAccessEntry(c.name, { principalArn: creator });
+      this.associateAccessPolicy(c.name, creator, `${ACCESS_POLICY_ARN_PREFIX}AmazonEKSClusterAdminPolicy`, { type: "cluster" });
+    } catch (err) {
+      if (!(err instanceof EksApiError)) throw err;
+    }
   }
 
   cluster(name: string): ClusterAccessState {
@@ -327,6 +351,7 @@ export class AccessEntries {
     const to = AUTHENTICATION_MODES.indexOf(mode as AuthenticationMode);
     if (to !== from + 1) throw invalidParameter(`Unsupported authentication mode update from ${c.authenticationMode} to ${mode}`);
     c.authenticationMode = mode as AuthenticationMode;
+    this.bootstrapCreator(c);
     const update: UpdateState = {
       id: this.deps.newId(),
       status: "InProgress",

@@ -240,8 +240,6 @@ function loadAccessState(file: string): AccessState {
   return doc;
 }
 
-const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
-
 /** What CreateCluster asked for, to apply once moto has made the cluster. */
 interface CreateClusterContext {
   accessConfig: { authenticationMode?: string | undefined; bootstrapClusterCreatorAdminPermissions?: boolean | undefined };
@@ -294,15 +292,7 @@ async function registerCreatedCluster(body: string, access: AccessEmulation, cre
   const cluster = isObject(doc) && isObject(doc["cluster"]) ? doc["cluster"] : undefined;
   if (typeof cluster?.["name"] !== "string" || typeof cluster["arn"] !== "string") return;
   const store = await access.store(true);
-  const c = store.registerCluster(cluster["name"], cluster["arn"], create.accessConfig);
-  if (c.authenticationMode !== "CONFIG_MAP" && c.bootstrapClusterCreatorAdminPermissions && create.creator) {
-    try {
-      store.createAccessEntry(c.name, { principalArn: create.creator });
-      store.associateAccessPolicy(c.name, create.creator, CLUSTER_ADMIN_POLICY, { type: "cluster" });
-    } catch (err) {
-      if (!(err instanceof EksApiError)) throw err; // a creator EKS could not map gets no entry, as on EKS
-    }
-  }
+  store.registerCluster(cluster["name"], cluster["arn"], create.accessConfig, create.creator);
   access.changed();
 }
 
@@ -375,7 +365,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: FrontConte
   if (route!.op === "DescribeUpdate" && !ctx.access.state.clusters[route!.cluster]?.updates.some((u) => u.id === (route as { updateId: string }).updateId)) {
     return forward(req, res, ctx, body);
   }
-  const store = await ctx.access.store(route!.op === "CreateAccessEntry");
+  const store = await ctx.access.store(route!.op === "CreateAccessEntry" || route!.op === "UpdateClusterConfig");
   const answer = serveAccessApi(store, route!, url.searchParams, text);
   if (answer.changed && answer.status === 200) ctx.access.changed();
   sendAnswer(res, answer);
