@@ -48,6 +48,9 @@ test("create: the rules EKS documents", () => {
   rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, type: "WINDOWS" }), "InvalidParameterException", 400, /type WINDOWS is not valid/);
   for (const u of ["system:x", "eks:x", "aws:x", "amazon:x", "iam:x"]) rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, username: u }), "InvalidParameterException", 400, /can't start with/);
   rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, kubernetesGroups: ["devs", "system:masters"] }), "InvalidParameterException", 400, /system:masters/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, username: "dev{{SessionName}}" }), "InvalidParameterException", 400, /colon must come before/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:iam::${ACCT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS` }), "InvalidParameterException", 400, /service-linked/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: "arn:aws:iam::111122223333:role/node", type: "EC2_LINUX" }), "InvalidParameterException", 400, /cluster's account/);
   rejects(() => ae.createAccessEntry("nope", { principalArn: ROLE }), "ResourceNotFoundException", 404, /^No cluster found for name: nope\.$/);
   assert.deepEqual(ae.listAccessEntries("sb").items, [], "nothing was created by the refused calls");
 });
@@ -101,6 +104,7 @@ test("update and delete; unknown entries are ResourceNotFoundException", () => {
   const { ae } = make();
   ae.createAccessEntry("sb", { principalArn: ROLE, kubernetesGroups: ["a"] });
   const e = ae.updateAccessEntry("sb", ROLE, { kubernetesGroups: ["b", "c"], username: "dev:{{SessionName}}" });
+  rejects(() => ae.updateAccessEntry("sb", ROLE, { username: "x{{SessionNameRaw}}" }), "InvalidParameterException", 400, /colon must come before \{\{SessionNameRaw\}\}/);
   assert.deepEqual([e.kubernetesGroups, e.username], [["b", "c"], "dev:{{SessionName}}"]);
   assert.notEqual(e.modifiedAt, e.createdAt);
   rejects(() => ae.updateAccessEntry("sb", ROLE, { username: "system:admin" }), "InvalidParameterException", 400, /can't start with/);

@@ -223,12 +223,16 @@ export class AccessEntries {
     }
     const principal = parsePrincipalArn(input.principalArn);
     if (!principal) throw invalidParameter(`The principalArn ${input.principalArn} is not a valid IAM role or user ARN.`);
+    if (principal.kind === "role" && principal.path.startsWith("/aws-service-role/")) {
+      throw invalidParameter(`The principalArn ${input.principalArn} is a service-linked role; access entries don't support service-linked roles.`);
+    }
     const existing = this.state.entries[clusterName]?.[input.principalArn];
     // seen: ResourceInUseException (409)
     if (existing) throw new EksApiError("ResourceInUseException", "The specified access entry resource is already in use on this cluster.");
     const groups = input.kubernetesGroups ?? [];
     if (type !== "STANDARD") {
       if (principal.kind !== "role") throw invalidParameter(`Access entries of type ${type} take an IAM role as principal, not a user.`);
+      if (principal.account !== accountOf(cluster.arn)) throw invalidParameter(`Access entries of type ${type} need a role in the cluster's account ${accountOf(cluster.arn)}, not ${principal.account}.`);
       if (groups.length > 0 || input.username !== undefined) throw invalidParameter(`username and kubernetesGroups can't be set for access entries of type ${type}.`);
     }
     if (input.username !== undefined) this.checkUsername(input.username);
@@ -257,6 +261,11 @@ export class AccessEntries {
     const reserved = RESERVED_USERNAME_PREFIXES.find((p) => username.startsWith(p));
     if (reserved) throw invalidParameter(`The username ${username} is not valid: usernames can't start with ${RESERVED_USERNAME_PREFIXES.join(", ")}.`);
     if (username === "") throw invalidParameter("The username can't be empty.");
+    // EKS user guide: "the username must include a colon before {{SessionName}}"
+    for (const t of ["{{SessionName}}", "{{SessionNameRaw}}"]) {
+      const at = username.indexOf(t);
+      if (at !== -1 && !username.slice(0, at).includes(":")) throw invalidParameter(`The username ${username} is not valid: a colon must come before ${t} (e.g. dev:${t}).`);
+    }
   }
 
   private checkGroups(groups: readonly string[]): void {
