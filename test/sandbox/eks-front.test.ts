@@ -6,12 +6,10 @@
  * EKS model.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
-import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { createTestCa } from "../../src/sandbox/emulator/tls.js";
@@ -19,6 +17,7 @@ import { eksRewriteTarget, signingService, startEksFront, type EksFront } from "
 import { motoState, startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import { freePort } from "../../src/sandbox/emulator/net.js";
 import { baseEnv, cliPath, runAsync, tempDir, type Env, type RunResult } from "../helpers.js";
+import { loadModel, shapeErrors } from "./botocore-model.js";
 
 const REGION = "us-west-2";
 const SANDBOX = "sandbox";
@@ -57,60 +56,6 @@ function call(base: string, method: string, path: string, headers: Record<string
     req.on("error", reject);
     req.end(body);
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// botocore's EKS model, as an oracle for the shape of the answers
-
-interface Shape {
-  type: string;
-  members?: Record<string, { shape: string }>;
-  member?: { shape: string };
-  value?: { shape: string };
-}
-
-function botocoreDataDir(): string {
-  const pkg = execFileSync("python3", ["-c", "import botocore, os; print(os.path.dirname(botocore.__file__))"], { encoding: "utf8" }).trim();
-  return join(pkg, "data");
-}
-
-function loadModel(service: string, version: string): { shapes: Record<string, Shape>; operations: Record<string, { output?: { shape: string } }> } {
-  const base = join(botocoreDataDir(), service, version, "service-2.json");
-  const text = existsSync(base) ? readFileSync(base, "utf8") : gunzipSync(readFileSync(`${base}.gz`)).toString("utf8");
-  return JSON.parse(text);
-}
-
-/** Type errors of `value` against the model shape (unknown members are not errors: moto adds none we rely on). */
-function shapeErrors(shapes: Record<string, Shape>, shapeName: string, value: unknown, path: string): string[] {
-  const shape = shapes[shapeName];
-  if (shape === undefined) return [`${path}: model has no shape ${shapeName}`];
-  const isObj = typeof value === "object" && value !== null && !Array.isArray(value);
-  switch (shape.type) {
-    case "structure": {
-      if (!isObj) return [`${path}: ${shapeName} should be an object`];
-      return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
-        const m = shape.members?.[k];
-        return m === undefined || v === null ? [] : shapeErrors(shapes, m.shape, v, `${path}.${k}`);
-      });
-    }
-    case "list":
-      if (!Array.isArray(value)) return [`${path}: ${shapeName} should be a list`];
-      return value.flatMap((v, i) => shapeErrors(shapes, shape.member!.shape, v, `${path}[${i}]`));
-    case "map":
-      if (!isObj) return [`${path}: ${shapeName} should be a map`];
-      return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => shapeErrors(shapes, shape.value!.shape, v, `${path}.${k}`));
-    case "string":
-      return typeof value === "string" ? [] : [`${path}: ${shapeName} should be a string`];
-    case "boolean":
-      return typeof value === "boolean" ? [] : [`${path}: ${shapeName} should be a boolean`];
-    case "integer":
-    case "long":
-      return Number.isInteger(value) ? [] : [`${path}: ${shapeName} should be an integer`];
-    case "timestamp": // rest-json: epoch seconds
-      return typeof value === "number" || typeof value === "string" ? [] : [`${path}: ${shapeName} should be a timestamp`];
-    default:
-      return [];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -245,7 +190,8 @@ describe("EKS front before moto_server", () => {
     assert.equal(eksRewriteTarget("GET", `/clusters/${SANDBOX}`, authFor("kafka")), undefined);
     assert.equal(eksRewriteTarget("GET", `/clusters/${SANDBOX}`, undefined), undefined);
     assert.equal(eksRewriteTarget("GET", `/clusters/${SANDBOX}/node-groups`, authFor("eks")), undefined);
-    assert.equal(eksRewriteTarget("DELETE", `/clusters/${SANDBOX}`, authFor("eks")), undefined);
+    assert.deepEqual(eksRewriteTarget("DELETE", `/clusters/${SANDBOX}`, authFor("eks")), { op: "DeleteCluster", name: SANDBOX });
+    assert.equal(eksRewriteTarget("PUT", `/clusters/${SANDBOX}`, authFor("eks")), undefined);
     // end to end: same path, other service scopes → byte-identical to moto's own answer
     for (const service of ["kafka", "es"]) {
       const viaFront = await call(front.url, "GET", `/clusters/${SANDBOX}`, { authorization: authFor(service) });

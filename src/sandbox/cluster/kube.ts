@@ -36,6 +36,11 @@ export interface StartKubeOptions {
   webhook?: KubeWebhook;
   /** Progress lines (not the peers' own logs, which go to files under `dir`). */
   log?: (line: string) => void;
+  /**
+   * A SubjectAccessReview webhook beside RBAC (--authorization-mode=Node,RBAC,Webhook), e.g.
+   * `eks-access serve`'s /authorize, with the apiserver's decision cache off.
+   */
+  authorizationWebhook?: Pick<KubeWebhook, "url" | "caFile"> & { version?: "v1" | "v1beta1" };
   /** Appended to the kube-apiserver command line. */
   extraApiserverArgs?: string[];
   /**
@@ -76,7 +81,7 @@ export async function startKube(opts: StartKubeOptions): Promise<KubeEnv> {
   const log = opts.log ?? (() => {});
   const dir = opts.dir;
   await mkdir(dir, { recursive: true });
-  const files = await writeApiserverFiles(dir, opts.webhook);
+  const files = await writeApiserverFiles(dir, opts.webhook, opts.authorizationWebhook);
   const started: PeerProcess[] = [];
   let stopping: Promise<void> | undefined;
   const stopAll = (): Promise<void> =>
@@ -123,9 +128,10 @@ interface ApiserverFiles {
   tokenFile: string;
   adminToken: string;
   webhookConfig?: string;
+  authzWebhookConfig?: string;
 }
 
-async function writeApiserverFiles(dir: string, webhook: KubeWebhook | undefined): Promise<ApiserverFiles> {
+async function writeApiserverFiles(dir: string, webhook: KubeWebhook | undefined, authz: StartKubeOptions["authorizationWebhook"]): Promise<ApiserverFiles> {
   const pki = join(dir, "pki");
   const ca = await createTestCa(pki, { name: "ca", commonName: "eks-access kube-apiserver CA", days: 365 });
   const [serving, sa] = await Promise.all([
@@ -147,6 +153,10 @@ async function writeApiserverFiles(dir: string, webhook: KubeWebhook | undefined
   if (webhook) {
     files.webhookConfig = join(dir, "webhook.kubeconfig");
     await writeFile(files.webhookConfig, webhookKubeconfig(webhook));
+  }
+  if (authz) {
+    files.authzWebhookConfig = join(dir, "authz-webhook.kubeconfig");
+    await writeFile(files.authzWebhookConfig, webhookKubeconfig(authz));
   }
   return files;
 }
@@ -178,7 +188,7 @@ function apiserverArgs(files: ApiserverFiles, etcdUrl: string, port: number, opt
     `--service-account-key-file=${files.saPublicKey}`,
     `--service-account-signing-key-file=${files.saPrivateKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
-    "--authorization-mode=RBAC",
+    opts.authorizationWebhook ? "--authorization-mode=Node,RBAC,Webhook" : "--authorization-mode=RBAC",
     "--anonymous-auth=false",
     `--token-auth-file=${files.tokenFile}`,
     "--enable-priority-and-fairness=false",
@@ -190,6 +200,11 @@ function apiserverArgs(files: ApiserverFiles, etcdUrl: string, port: number, opt
     args.push(`--authentication-token-webhook-config-file=${files.webhookConfig}`);
     args.push(`--authentication-token-webhook-version=${webhook.version ?? "v1beta1"}`);
     if (webhook.cacheTtl) args.push(`--authentication-token-webhook-cache-ttl=${webhook.cacheTtl}`);
+  }
+  if (opts.authorizationWebhook && files.authzWebhookConfig) {
+    args.push(`--authorization-webhook-config-file=${files.authzWebhookConfig}`);
+    args.push(`--authorization-webhook-version=${opts.authorizationWebhook.version ?? "v1"}`);
+    args.push("--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s");
   }
   return [...args, ...(opts.extraApiserverArgs ?? [])];
 }

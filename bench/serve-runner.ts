@@ -1,0 +1,7 @@
+/** Runs the authorizer server for a benchmark in its own process: argv cert key entries-file; prints its URL. */
+import { startServer } from "../src/server/server.js";
+
+const [certFile, keyFile, accessEntriesFile] = process.argv.slice(2) as [string, string, string];
+const s = await startServer({ port: 0, tls: { certFile, keyFile }, accessEntriesFile });
+process.stdout.write(`${s.url}\n`);
+process.on("SIGTERM", () => void s.stop().then(() => process.exit(0)));

@@ -1,0 +1,106 @@
+/**
+ * Access entries as aws-iam-authenticator's dynamic file (its `DynamicFile` backend, the one EKS
+ * feeds access entries through): `{"mapRoles": [...], "mapUsers": [...]}` with each row's IAM
+ * unique id in `userid` (with `dynamicfileUserIDStrict` the authenticator matches on that id only,
+ * so a deleted and re-created role no longer matches its entry). Each row also carries its
+ * `accessPolicies`: the authenticator ignores members it does not know, and eks-access's
+ * authorizer (`serve`) reads them from the same file. Pure.
+ */
+import type { RuleScope } from "./rbac.js";
+
+/** What the file needs of an access entry (the EKS API's AccessEntry plus the unique id EKS keeps). */
+export interface AccessEntryView {
+  principalArn: string;
+  /** IAM unique id when the entry was made (AROA…/AIDA…) */
+  principalId: string;
+  username: string;
+  kubernetesGroups: readonly string[];
+  type: string;
+  policies: ReadonlyArray<{ policyArn: string; accessScope: { type: "cluster" | "namespace"; namespaces: readonly string[] } }>;
+}
+
+export interface DynamicFileRow {
+  rolearn?: string;
+  userarn?: string;
+  username: string;
+  groups: string[];
+  userid: string;
+  accessPolicies: Array<{ policyArn: string; scope: RuleScope }>;
+}
+
+export interface DynamicFile {
+  mapRoles: DynamicFileRow[];
+  mapUsers: DynamicFileRow[];
+  mapAccounts: string[];
+}
+
+/**
+ * The Kubernetes groups EKS gives node-type entries (those of the aws-auth node mappings it
+ * replaces; Windows nodes also need eks:kube-proxy-windows, Fargate system:node-proxier).
+ */
+export function nodeGroups(type: string): string[] | undefined {
+  switch (type) {
+    case "EC2_LINUX":
+    case "HYBRID_LINUX":
+    case "EC2":
+    case "HYPERPOD_LINUX":
+      return ["system:bootstrappers", "system:nodes"];
+    case "EC2_WINDOWS":
+      return ["system:bootstrappers", "system:nodes", "eks:kube-proxy-windows"];
+    case "FARGATE_LINUX":
+      return ["system:bootstrappers", "system:nodes", "system:node-proxier"];
+    default:
+      return undefined;
+  }
+}
+
+const isRole = (arn: string): boolean => /^arn:[^:]+:iam::\d{12}:role\//.test(arn);
+
+export function dynamicFileFor(entries: readonly AccessEntryView[]): DynamicFile {
+  const file: DynamicFile = { mapRoles: [], mapUsers: [], mapAccounts: [] };
+  for (const e of entries) {
+    const row: DynamicFileRow = {
+      username: e.username,
+      groups: nodeGroups(e.type) ?? [...e.kubernetesGroups],
+      userid: e.principalId,
+      accessPolicies: e.policies.map((p) => ({
+        policyArn: p.policyArn,
+        scope: p.accessScope.type === "cluster" ? { type: "cluster" } : { type: "namespace", namespaces: [...p.accessScope.namespaces] },
+      })),
+    };
+    if (isRole(e.principalArn)) file.mapRoles.push({ rolearn: e.principalArn, ...row });
+    else file.mapUsers.push({ userarn: e.principalArn, ...row });
+  }
+  return file;
+}
+
+/** Reads a dynamic file back (rows without `accessPolicies` have none); a one-line reason when it is not one. */
+export function parseDynamicFile(text: string): DynamicFile | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return `not JSON (${(err as Error).message})`;
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return "not a JSON object with mapRoles/mapUsers";
+  const d = doc as Record<string, unknown>;
+  const rows = (key: string): DynamicFileRow[] | string => {
+    const v = d[key] ?? [];
+    if (!Array.isArray(v)) return `${key} is not a list`;
+    const out: DynamicFileRow[] = [];
+    for (const [i, r] of v.entries()) {
+      if (typeof r !== "object" || r === null) return `${key}[${i}] is not an object`;
+      const row = r as Record<string, unknown>;
+      if (typeof row["userid"] !== "string" || typeof row["username"] !== "string") return `${key}[${i}] needs userid and username`;
+      const policies = Array.isArray(row["accessPolicies"]) ? (row["accessPolicies"] as DynamicFileRow["accessPolicies"]) : [];
+      out.push({ ...(row as unknown as DynamicFileRow), groups: Array.isArray(row["groups"]) ? (row["groups"] as string[]) : [], accessPolicies: policies });
+    }
+    return out;
+  };
+  const mapRoles = rows("mapRoles");
+  if (typeof mapRoles === "string") return mapRoles;
+  const mapUsers = rows("mapUsers");
+  if (typeof mapUsers === "string") return mapUsers;
+  const accounts = Array.isArray(d["mapAccounts"]) ? (d["mapAccounts"] as unknown[]).filter((a): a is string => typeof a === "string") : [];
+  return { mapRoles, mapUsers, mapAccounts: accounts };
+}
