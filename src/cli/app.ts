@@ -105,6 +105,26 @@ function cacheCommand(y: Argv): Argv {
   );
 }
 
+function serveCommand(y: Argv): Argv {
+  return y.command(
+    "serve",
+    "Serve the kube-apiserver's webhooks: SubjectAccessReview with EKS access policies, beside RBAC",
+    (b) =>
+      b
+        .option("address", { type: "string", default: "127.0.0.1", describe: "Address to listen on" })
+        .option("port", { type: "number", default: 21364, describe: "HTTPS port (0: any free port)" })
+        .option("tls-cert-file", { type: "string", describe: "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts" })
+        .option("tls-private-key-file", { type: "string", describe: "Its private key (PEM)" })
+        .option("access-entries-file", { type: "string", describe: "Access entries with their policies, in aws-iam-authenticator's dynamic-file format (re-read when it changes)" })
+        .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-file access-entries.json", "then: kube-apiserver --authorization-mode=Node,RBAC,Webhook --authorization-webhook-config-file=<kubeconfig with https://127.0.0.1:21364/authorize>")
+        .epilogue("Allowed requests answer allowed with the policy as reason; everything else gets no opinion, so RBAC keeps deciding. Impersonated users get nothing from access policies, as on EKS."),
+    async (a) => {
+      const { runServe } = await import("./commands/serve.js");
+      await runServe(a, (l) => void process.stderr.write(`${l}\n`));
+    },
+  );
+}
+
 type SandboxCliArgs = { dir?: string; keep?: boolean };
 
 function sandboxCommand(y: Argv): Argv {
@@ -154,6 +174,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   kubeconfigCommand(app);
   whoamiCommand(app);
   cacheCommand(app);
+  serveCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -10,6 +10,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   token: Object.entries(TOKEN_FLAGS).flatMap(([name, spec]) => (spec.type !== "string" ? [] : "short" in spec ? [name, spec.short] : [name])),
   "kubeconfig add": ["name", "region", "profile", "role-arn", "assume-role-arn", "proxy-url", "alias", "user-alias", "kubeconfig", "exec", "exec-profile", "endpoint-url"],
   whoami: ["region", "profile", "output", "o"],
+  serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
 };
@@ -28,6 +29,7 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   completion: [],
   kubeconfig: ["add"],
   cache: ["clear"],
+  serve: [],
   sandbox: ["up", "down", "env", "demo"],
 };
 

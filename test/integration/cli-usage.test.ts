@@ -98,7 +98,7 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
 });
 
 test("every option of every command is described in its --help (none is a bare [string])", () => {
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"]];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"]];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -112,7 +112,7 @@ test("every option of every command is described in its --help (none is a bare [
 
 test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) lists exactly the options each --help shows taking a value", async () => {
   const { VALUE_FLAGS, valueFlagsOf } = await import("../../src/cli/value-flags.js");
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"]];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"]];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -124,7 +124,7 @@ test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) l
       else if (entries.length > 0) entries[entries.length - 1] += line;
     }
     const takingValues = entries
-      .filter((e) => /\[string\]|\[choices:/.test(e))
+      .filter((e) => /\[string\]|\[number\]|\[choices:/.test(e))
       .flatMap((e) => [...e.trim().split(/\s{2,}/)[0]!.matchAll(/--?([\w-]+)/g)].map((m) => m[1]!));
     assert.ok(entries.length >= 3, `control: options of ${cmd.join(" ")} were found`);
     assert.deepEqual([...valueFlagsOf(cmd)].sort(), takingValues.sort(), `eks-access ${cmd.join(" ")} --help`);
