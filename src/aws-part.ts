@@ -26,3 +26,6 @@ export async function assumeRole(...args: Parameters<typeof import("./adapters/s
   const { assumeRole: assume } = await import("./adapters/sts.js");
   return assume(...args);
 }
+
+// dist/aws.js is loaded by name (src/parts.ts) and used through its port: this is what keeps the two in step
+void ({ resolveCredentials, resolveRegion, assumeRole } satisfies AwsPart);

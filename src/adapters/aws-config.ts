@@ -1,6 +1,6 @@
 /** Shared AWS config/credentials files: profile selection, region, SSO settings (SDK loader). */
 
-import { envRegion, type Env } from "../core/aws-env.js";
+import type { Env } from "../core/aws-env.js";
 
 export type { Env };
 export { effectiveProfile, namedProfile, endpointOverride } from "../core/aws-env.js";
@@ -21,15 +21,3 @@ export async function loadProfile(name: string): Promise<ProfileInfo> {
   const ssoSession = settings["sso_session"];
   return { name, settings, ssoSession, isSso: !!(ssoSession || settings["sso_start_url"]) };
 }
-
-/** --region, AWS_REGION (v2), AWS_DEFAULT_REGION, then the profile's `region`. */
-export async function resolveRegion(flag: string | undefined, profile: string, env: Env): Promise<string | undefined> {
-  const direct = envRegion(flag, env);
-  if (direct) return direct;
-  try {
-    return (await loadProfile(profile)).settings["region"] || undefined;
-  } catch {
-    return undefined;
-  }
-}
-

@@ -132,7 +132,12 @@ function sandboxCommand(y: Argv): Argv {
   return y.command("sandbox", "A local AWS account + EKS cluster on this machine (no AWS account needed)", (s) =>
     s
       .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox, or EKS_ACCESS_SANDBOX_DIR)" })
-      .command("up", "Start moto, the STS verifier, etcd, kube-apiserver and aws-iam-authenticator in the background", {}, async (a) => out(await (await load()).sandboxUp(a as SandboxCliArgs)))
+      .command(
+        "up",
+        "Start moto, the STS verifier, etcd, kube-apiserver, aws-iam-authenticator and eks-access serve in the background",
+        (u) => u.option("auth-mode", { choices: ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"] as const, default: "API_AND_CONFIG_MAP" as const, describe: "The cluster's EKS authentication mode: aws-auth only, access entries then aws-auth, or access entries only" }),
+        async (a) => out(await (await load()).sandboxUp(a as SandboxCliArgs)),
+      )
       .command("down", "Stop everything the sandbox started", {}, async (a) => out(await (await load()).sandboxDown(a as SandboxCliArgs)))
       .command("env", 'Print shell exports for aws, eks-access and kubectl: eval "$(eks-access sandbox env)"', (e) => e.option("unset", { type: "boolean", default: false, describe: 'Print the lines that restore the shell as it was: eval "$(eks-access sandbox env --unset)"' }), async (a) => out(await (await load()).sandboxEnv(a)))
       .command(
@@ -141,7 +146,7 @@ function sandboxCommand(y: Argv): Argv {
         (d) => d.option("keep", { type: "boolean", default: false, describe: "Leave the sandbox running afterwards" }),
         async (a) => out(await (await load()).sandboxDemo(a)),
       )
-      .command("daemon", false, {}, async (a) => out(await (await load()).sandboxDaemon(a as SandboxCliArgs)))
+      .command("daemon", false, (d) => d.option("auth-mode", { type: "string" }), async (a) => out(await (await load()).sandboxDaemon(a as SandboxCliArgs)))
       .demandCommand(1, "choose a sandbox subcommand: up, down, env, demo")
       .example("$0 sandbox demo", "the whole IAM-role walkthrough on a local cluster")
       .example('$0 sandbox up && eval "$($0 sandbox env)" && kubectl auth whoami', "use it yourself"),

@@ -13,6 +13,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
+  "sandbox up": ["dir", "auth-mode"],
 };
 
 /** A command's value options (`sandbox up` has those of `sandbox`). */

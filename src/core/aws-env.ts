@@ -23,11 +23,6 @@ export function envCredentials(env: Env): StaticCredentials | undefined {
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration } : {}) };
 }
 
-/** The region the environment names (AWS CLI v2 order), without reading config files. */
-export function envRegion(flag: string | undefined, env: Env): string | undefined {
-  return flag || env["AWS_REGION"] || env["AWS_DEFAULT_REGION"] || undefined;
-}
-
 /** AWS CLI v2 precedence: --profile, AWS_PROFILE, AWS_DEFAULT_PROFILE, "default". */
 export function effectiveProfile(flag: string | undefined, env: Env): string {
   return flag || env["AWS_PROFILE"] || env["AWS_DEFAULT_PROFILE"] || "default";

@@ -7,7 +7,7 @@
  *   sandbox admin, then the kube-system/aws-auth ConfigMap, as on EKS)
  * Everything listens on 127.0.0.1; state lives under one directory.
  */
-import { mkdir, writeFile, chmod } from "node:fs/promises";
+import { mkdir, writeFile, chmod, rm } from "node:fs/promises";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand } from "@aws-sdk/client-iam";
@@ -15,13 +15,15 @@ import { EKSClient, CreateClusterCommand } from "@aws-sdk/client-eks";
 import { startMoto } from "./emulator/moto.js";
 import { startStsVerifier } from "./emulator/sts-verifier.js";
 import { startEksFront } from "./emulator/eks-front.js";
+import { AUTHENTICATION_MODES, type AuthenticationMode } from "./emulator/access-entries.js";
+import { writeAccessControlFiles } from "./access-control.js";
 import { createTestCa, issueLeafCertificate } from "./emulator/tls.js";
 import { startConnectProxy } from "./emulator/connect-proxy.js";
 import { sandboxAwsHosts, startAwsGateway } from "./emulator/aws-gateway.js";
-import { locatePeers } from "./cluster/peers.js";
-import { startKube } from "./cluster/kube.js";
+import { locatePeers, spawnPeer } from "./cluster/peers.js";
+import { requestText, startKube } from "./cluster/kube.js";
 import { startAwsIamAuthenticator } from "./cluster/authenticator.js";
-import { freePort } from "./emulator/net.js";
+import { freePort, waitFor } from "./emulator/net.js";
 import { EksAccessError } from "../core/errors.js";
 import { bypassesProxy } from "../core/no-proxy.js";
 import { processIdentity, type ProcessIdentity } from "./process-identity.js";
@@ -57,6 +59,10 @@ export interface SandboxState {
   /** the kubeconfig `sandbox env` points KUBECONFIG at */
   kubeconfig: string;
   adminUserArn: string;
+  /** the authentication mode the cluster was created with */
+  authMode?: AuthenticationMode;
+  /** https://127.0.0.1:PORT/authorize of `eks-access serve` */
+  authorizerUrl?: string;
   startedAt: string;
   startupMs: number;
 }
@@ -70,6 +76,10 @@ export interface SandboxOptions {
   dir: string;
   region?: string;
   clusterName?: string;
+  /** the cluster's authentication mode at creation (default API_AND_CONFIG_MAP, as new EKS clusters) */
+  authMode?: AuthenticationMode;
+  /** the eks-access executable that runs `serve` (default: the one running) */
+  cli?: string;
   log?: (line: string) => void;
 }
 
@@ -129,8 +139,21 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => moto.stop());
     const verifier = await startStsVerifier({ motoUrl: moto.url });
     stops.push(() => verifier.stop());
-    const front = await startEksFront({ motoUrl: moto.url });
+    const authMode = opts.authMode ?? "API_AND_CONFIG_MAP";
+    if (!AUTHENTICATION_MODES.includes(authMode)) throw new EksAccessError("usage", `--auth-mode ${String(authMode)} is not an EKS authentication mode`, { hint: `use one of ${AUTHENTICATION_MODES.join(", ")}` });
+    const authDir = join(dir, "authenticator");
+    await mkdir(authDir, { recursive: true, mode: 0o700 });
+    const accessFiles = { entriesFile: join(authDir, "access-entries.json"), backendModeFile: join(authDir, "backend-mode.json") };
+    // a new sandbox is a new account: no access entries from an earlier one
+    const accessStateFile = join(dir, "eks-access-entries-state.json");
+    await rm(accessStateFile, { force: true });
+    const front = await startEksFront({
+      motoUrl: moto.url,
+      accessStateFile,
+      onAccessChange: (s) => writeAccessControlFiles(accessFiles, s, clusterName, authMode),
+    });
     stops.push(() => front.stop());
+    writeAccessControlFiles(accessFiles, front.accessState(), clusterName, authMode);
 
     log("creating the sandbox CA and the AWS endpoints' certificates");
     // as long-lived as the cluster's own certificates: a sandbox left running must not break after
@@ -146,6 +169,22 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const proxy = await startConnectProxy({ routes, unrouted: { upstreamProxy: user.httpsProxy, noProxy: user.noProxy } });
     stops.push(() => proxy.stop());
 
+    log("starting eks-access serve (EKS access policies, beside RBAC)");
+    const authzPort = await freePort();
+    const authorizerUrl = `https://127.0.0.1:${authzPort}/authorize`;
+    const cli = opts.cli ?? process.argv[1] ?? "eks-access";
+    const authorizer = await spawnPeer(
+      "eks-access-serve",
+      process.execPath,
+      [cli, "serve", "--port", String(authzPort), "--tls-cert-file", authLeaf.certPath, "--tls-private-key-file", authLeaf.keyPath, "--access-entries-file", accessFiles.entriesFile],
+      { logFile: join(dir, "eks-access-serve.log") },
+    );
+    stops.push(() => authorizer.stop(5_000));
+    await waitFor(`${authorizerUrl} (eks-access serve)`, async () => {
+      if (authorizer.exit) throw new Error(`eks-access serve exited: ${await authorizer.tail(5)}`);
+      return (await requestText(`https://127.0.0.1:${authzPort}/healthz`, { ca: ca.certPem }).catch(() => ({ status: 0 }))).status === 200;
+    }, 300);
+
     log("starting etcd and kube-apiserver");
     const authPort = await freePort();
     const authenticatorUrl = `https://127.0.0.1:${authPort}/authenticate`;
@@ -153,6 +192,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       dir: join(dir, "kube"),
       peers,
       webhook: { url: authenticatorUrl, caFile: ca.certPath, version: "v1beta1", cacheTtl: "0s" },
+      authorizationWebhook: { url: authorizerUrl, caFile: ca.certPath },
       log: (l) => log(`  ${l}`),
     });
     stops.push(() => kube.stop());
@@ -165,19 +205,28 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
     const clusterRole = await iam.send(new CreateRoleCommand({ RoleName: "eks-sandbox-cluster-role", AssumeRolePolicyDocument: trust }));
     front.setCluster(clusterName, { endpoint: kube.server, caData: kube.caData });
-    const eks = new EKSClient({ region, endpoint: front.url, credentials: STATIC });
+    // created by the sandbox admin: as on EKS, the creator gets the bootstrap admin access entry
+    const eks = new EKSClient({ region, endpoint: front.url, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });
     const created = await eks.send(
-      new CreateClusterCommand({ name: clusterName, roleArn: clusterRole.Role!.Arn!, resourcesVpcConfig: { subnetIds: ["subnet-sandbox"] } }),
+      new CreateClusterCommand({
+        name: clusterName,
+        roleArn: clusterRole.Role!.Arn!,
+        resourcesVpcConfig: { subnetIds: ["subnet-sandbox"] },
+        accessConfig: { authenticationMode: authMode, bootstrapClusterCreatorAdminPermissions: true },
+      }),
     );
 
-    log("starting aws-iam-authenticator (sandbox admin from its config, everyone else from aws-auth)");
+    log(`starting aws-iam-authenticator (${authMode}: ${authMode === "CONFIG_MAP" ? "the creator from its config, everyone else from aws-auth" : authMode === "API" ? "access entries only" : "access entries, then aws-auth"})`);
     const authenticator = await startAwsIamAuthenticator({
       dir: join(dir, "authenticator"),
       binary: peers.awsIamAuthenticator,
       clusterId: clusterName,
       port: authPort,
       tls: { certPath: authLeaf.certPath, keyPath: authLeaf.keyPath, caPath: ca.certPath },
-      backendModes: ["MountedFile", "EKSConfigMap"],
+      // all the backends a mode can use; the backend-mode file picks and orders them per mode
+      backendModes: ["MountedFile", "DynamicFile", "EKSConfigMap"],
+      dynamicFile: { path: accessFiles.entriesFile, userIdStrict: true },
+      backendModeFile: accessFiles.backendModeFile,
       kubeconfig: kube.adminKubeconfig,
       mapUsers: [{ userarn: adminUserArn, username: "sandbox-admin", groups: ["system:masters"] }],
       env: { HTTPS_PROXY: proxy.url, SSL_CERT_FILE: ca.certPath, NO_PROXY: "127.0.0.1,localhost" },
@@ -214,6 +263,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       awsCredentialsFile,
       kubeconfig: join(dir, "kubeconfig"),
       adminUserArn,
+      authMode,
+      authorizerUrl,
       startedAt: new Date(t0).toISOString(),
       startupMs: Date.now() - t0,
     };

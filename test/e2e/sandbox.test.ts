@@ -20,6 +20,7 @@ import { baseEnv, cliPath, run, runAsync, runCli, tempDir, type Env } from "../h
 import { processIdentity } from "../../src/sandbox/state.js";
 import { postTokenReview } from "../../src/sandbox/cluster/authenticator.js";
 import { startCorporateProxy, startInternet, type CorporateProxy, type Internet } from "../sandbox/loopback-internet.js";
+import { evalInShell } from "./shell.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -30,22 +31,6 @@ let unrelated: ChildProcess; // the process a stale state file names
 let up: { status: number; stdout: string; stderr: string };
 let internet: Internet;
 let corporate: CorporateProxy;
-
-/**
- * The environment a shell has after evaluating `code` (bash, as the user's shell). Stdin is not a
- * pipe: bash reads ~/.bashrc when its stdin is a socket (node's pipes are), as if run by rshd.
- */
-async function evalInShell(code: string, start: Env): Promise<Env> {
-  const r = await runAsync("bash", ["-c", 'eval "$1"; env -0', "bash", code], start);
-  assert.equal(r.status, 0, r.stderr);
-  const out: Env = {};
-  for (const entry of r.stdout.split("\0").filter(Boolean)) {
-    const i = entry.indexOf("=");
-    out[entry.slice(0, i)] = entry.slice(i + 1);
-  }
-  for (const k of ["PWD", "SHLVL", "_", "OLDPWD"]) delete out[k];
-  return out;
-}
 
 const kubectl = (args: string[], input?: string) => run("kubectl", args, { env, ...(input ? { input } : {}) });
 const aws = (...args: string[]) => {

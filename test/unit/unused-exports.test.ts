@@ -35,6 +35,8 @@ test("no exported value in src/ is unused", () => {
     const source = program.getSourceFile(file)!;
     const visit = (node: ts.Node): void => {
       if (ts.isIdentifier(node) && !isDeclarationName(node)) use(checker.getSymbolAtLocation(node));
+      // `{ name }` uses the value `name` (getSymbolAtLocation answers the property)
+      if (ts.isShorthandPropertyAssignment(node)) use(checker.getShorthandAssignmentValueSymbol(node));
       if (ts.isBindingElement(node) && ts.isObjectBindingPattern(node.parent)) {
         const name = (node.propertyName ?? node.name) as ts.Identifier;
         use(checker.getTypeAtLocation(node.parent).getProperty(name.text));

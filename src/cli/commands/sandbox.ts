@@ -8,11 +8,13 @@ import { dirname, resolve } from "node:path";
 import { EksAccessError } from "../../core/errors.js";
 import { clearState, defaultSandboxDir, isAlive, isSandboxDaemon, logFile, readState, runningSandbox, writeState } from "../../sandbox/state.js";
 import type { SandboxState } from "../../sandbox/sandbox.js";
+import type { AuthenticationMode } from "../../sandbox/emulator/access-entries.js";
 
 export interface SandboxArgs {
   dir?: string | undefined;
   keep?: boolean | undefined;
   unset?: boolean | undefined;
+  "auth-mode"?: string | undefined;
 }
 
 const dirOf = (a: SandboxArgs): string => resolve(a.dir ?? defaultSandboxDir());
@@ -41,7 +43,8 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   clearState(dir);
   const log = openSync(logFile(dir), "w", 0o600);
-  const child = spawn(process.execPath, [cliScript(), "sandbox", "daemon", "--dir", dir], { detached: true, stdio: ["ignore", log, log], env: process.env });
+  const mode = a["auth-mode"] ? ["--auth-mode", a["auth-mode"]] : [];
+  const child = spawn(process.execPath, [cliScript(), "sandbox", "daemon", "--dir", dir, ...mode], { detached: true, stdio: ["ignore", log, log], env: process.env });
   closeSync(log);
   child.unref();
   const pid = child.pid!;
@@ -80,7 +83,7 @@ function daemonFailure(dir: string): EksAccessError {
 export async function sandboxDaemon(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const { startSandbox } = await import("../../sandbox/sandbox.js");
-  const sandbox = await startSandbox({ dir, log: (l) => process.stdout.write(`${l}\n`) });
+  const sandbox = await startSandbox({ dir, cli: cliScript(), authMode: a["auth-mode"] as AuthenticationMode | undefined, log: (l) => process.stdout.write(`${l}\n`) });
   writeState(dir, sandbox.state);
   process.stdout.write(`ready: cluster ${sandbox.state.clusterName} at ${sandbox.state.apiServer}\n`);
   await new Promise<void>((resolveStop) => {

@@ -68,6 +68,16 @@ export interface StartAwsIamAuthenticatorOptions {
    * state directory as cert.pem/key.pem (the peer loads an existing pair). `caPath` verifies it.
    */
   tls?: { certPath: string; keyPath: string; caPath: string };
+  /**
+   * The DynamicFile backend (how EKS feeds access entries to its authenticator): the mappings file,
+   * matched by IAM unique id (`server.dynamicfileUserIDStrict`). Needs "DynamicFile" in backendModes.
+   */
+  dynamicFile?: { path: string; userIdStrict: boolean };
+  /**
+   * A file `{"backendMode": "DynamicFile EKSConfigMap"}` the authenticator watches: when it changes,
+   * the backends (among those it was started with) are rebuilt in that order without a restart.
+   */
+  backendModeFile?: string;
 }
 
 export interface AwsIamAuthenticator {
@@ -176,6 +186,8 @@ export function authenticatorConfig(opts: StartAwsIamAuthenticatorOptions, port:
       mapRoles: (opts.mapRoles ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
       mapUsers: (opts.mapUsers ?? []).map((m) => ({ ...m, groups: m.groups ?? [] })),
       mapAccounts: opts.mapAccounts ?? [],
+      ...(opts.dynamicFile ? { dynamicfilepath: opts.dynamicFile.path, dynamicfileUserIDStrict: opts.dynamicFile.userIdStrict } : {}),
+      ...(opts.backendModeFile ? { dynamicBackendModePath: opts.backendModeFile } : {}),
     },
   });
 }

@@ -195,7 +195,8 @@ class AccessEmulation {
       now: () => new Date(),
       newId: () => randomUUID(),
       iamPrincipal: (arn) => {
-        const p = snapshot?.roles.find((r) => r.arn === arn) ?? snapshot?.users.find((u) => u.arn === arn);
+        // moto's state dump still lists a deleted principal before its re-created namesake: the newest wins
+        const p = [...(snapshot?.roles ?? [])].reverse().find((r) => r.arn === arn) ?? [...(snapshot?.users ?? [])].reverse().find((u) => u.arn === arn);
         return p ? { arn: p.arn, id: p.id } : undefined;
       },
     });

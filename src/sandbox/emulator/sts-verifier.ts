@@ -50,8 +50,10 @@ function resolveAssumedRole(state: MotoState, parsed: ParsedPresign): { secret: 
   const session = state.assumedRoles.find((r) => r.accessKeyId === parsed.accessKeyId);
   if (session === undefined) return undefined;
   if (parsed.securityToken !== session.sessionToken) return stsError("InvalidClientTokenId", INVALID_TOKEN_MESSAGE);
-  const role = state.roles.find((r) => r.arn === session.roleArn);
-  const userId = role !== undefined ? `${role.id}:${session.sessionName}` : session.userId;
+  // the role's unique id when the session was made, as STS answers it: a role deleted and re-created
+  // under the same name has a new id, and only sessions assumed since carry it
+  const role = [...state.roles].reverse().find((r) => r.arn === session.roleArn);
+  const userId = session.userId || (role !== undefined ? `${role.id}:${session.sessionName}` : "");
   return { secret: session.secretAccessKey, identity: { arn: session.arn, userId, account: session.accountId } };
 }
 
