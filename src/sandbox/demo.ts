@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { EKSClient, AssociateAccessPolicyCommand, CreateAccessEntryCommand, DescribeClusterCommand, UpdateClusterConfigCommand } from "@aws-sdk/client-eks";
 import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "../adapters/http.js";
 import { postTokenReview } from "./cluster/authenticator.js";
@@ -17,6 +18,8 @@ export interface DemoResult {
   whoami: { username: string; groups: string[] };
   namespaces: string[];
   unmappedError: string;
+  /** what the access-entries part saw (undefined on a CONFIG_MAP cluster, which has no access entries) */
+  accessEntries?: { viewerWhoami: string; teamAPods: boolean; defaultPodsError: string; deleteError: string; editorGroups: string[]; editorCreated: boolean; awsAuthAfterApi: string } | undefined;
 }
 
 type Print = (line: string) => void;
@@ -35,7 +38,7 @@ function must(what: string, r: { status: number; stdout: string; stderr: string 
   return r.stdout;
 }
 
-export async function runDemo(state: SandboxState, opts: { binDir: string; cli: string; print: Print }): Promise<DemoResult> {
+export async function runDemo(state: SandboxState, opts: { binDir: string; cli: string; print: Print; /** switch the cluster to API (one way): only on a sandbox the demo started */ switchToApi?: boolean }): Promise<DemoResult> {
   const { print } = opts;
   // This process becomes a sandbox user too (the SDK reads AWS_CONFIG_FILE etc. from process.env).
   const env = process.env;
@@ -114,9 +117,112 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
   const unmappedError = denied.stderr.trim().split("\n").pop() ?? "";
   print(`      kubectl --context unmapped get ns  →  ${unmappedError}`);
   must("kubectl config use-context", kubectl(["config", "use-context", "kubernetes-admin"]));
+
+  const eks = new EKSClient({ region: state.region, credentials: adminCreds, ...(await httpClientConfig(env)) });
+  const mode = (await eks.send(new DescribeClusterCommand({ name: state.clusterName }))).cluster?.accessConfig?.authenticationMode;
+  let accessEntries: DemoResult["accessEntries"];
+  if (mode === "API_AND_CONFIG_MAP" || mode === "API") {
+    accessEntries = await accessEntriesPart({ state, print, iam, eks, userArn, eksAccess, kubectl, mode, switchToApi: opts.switchToApi === true });
+  } else {
+    print("");
+    print(`(The cluster's authentication mode is ${mode}: no access entries. eks-access sandbox up --auth-mode API_AND_CONFIG_MAP shows them too.)`);
+  }
   print("");
   print(`Done. Try it yourself: eks-access sandbox up; eval "$(eks-access sandbox env)"; kubectl auth whoami`);
-  return { roleArn, userArn, whoami, namespaces, unmappedError };
+  return { roleArn, userArn, whoami, namespaces, unmappedError, accessEntries };
+}
+
+type Sh = (args: string[], input?: string) => { status: number; stdout: string; stderr: string };
+
+/** Polls (bounded: 120 × 250 ms) until `probe` holds: the authenticator picks changes up by reloading a file. */
+async function until<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
+  for (let i = 0; i < 120; i++) {
+    const v = probe();
+    if (holds(v)) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new EksAccessError("internal", `${what} did not happen`, { hint: "see the sandbox's aws-iam-authenticator.log and eks-access-serve.log" });
+}
+
+const lastLine = (r: { stderr: string }): string => r.stderr.trim().split("\n").pop() ?? "";
+
+/** Access entries, access policies and the one-way switch to API (issue: the sandbox enforces EKS access control). */
+async function accessEntriesPart(c: {
+  state: SandboxState;
+  print: Print;
+  iam: IAMClient;
+  eks: EKSClient;
+  userArn: string;
+  eksAccess: (args: string[]) => string;
+  kubectl: Sh;
+  mode: string;
+  switchToApi: boolean;
+}): Promise<NonNullable<DemoResult["accessEntries"]>> {
+  const { state, print, iam, eks, kubectl, eksAccess } = c;
+  const cluster = state.clusterName;
+  const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: c.userArn }, Action: "sts:AssumeRole" }] });
+  const asRole = async (name: string): Promise<string> => {
+    await existingOk(iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust })));
+    setIniSection(state.awsConfigFile, `profile ${name}`, { role_arn: `arn:aws:iam::${state.accountId}:role/${name}`, source_profile: USER, role_session_name: USER, region: state.region });
+    eksAccess(["kubeconfig", "add", "--name", cluster, "--profile", name, "--alias", name, "--user-alias", name]);
+    return `arn:aws:iam::${state.accountId}:role/${name}`;
+  };
+  const as = (ctx: string, args: string[]) => kubectl(["--context", ctx, ...args]);
+  const whoamiOf = (ctx: string) => {
+    const r = as(ctx, ["auth", "whoami", "-o", "json"]);
+    return r.status === 0 ? (JSON.parse(r.stdout) as { status: { userInfo: { username: string; groups?: string[] } } }).status.userInfo : undefined;
+  };
+
+  print("");
+  print(`Access entries (the cluster's authentication mode is ${c.mode}: access entries first, then aws-auth)`);
+  must("kubectl create namespace", as("kubernetes-admin", ["create", "namespace", "team-a"]));
+  must("kubectl create namespace", as("kubernetes-admin", ["create", "namespace", "team-b"]));
+  print(`[1/4] An access entry with AmazonEKSViewPolicy on team-a   aws eks create-access-entry --cluster-name ${cluster} --principal-arn <TeamAViewer role>`);
+  print(`                                                             aws eks associate-access-policy ... --policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy --access-scope type=namespace,namespaces=team-a`);
+  const viewer = await asRole("TeamAViewer");
+  await existingOk(eks.send(new CreateAccessEntryCommand({ clusterName: cluster, principalArn: viewer })), "ResourceInUseException");
+  await eks.send(new AssociateAccessPolicyCommand({ clusterName: cluster, principalArn: viewer, policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", accessScope: { type: "namespace", namespaces: ["team-a"] } }));
+  const who = await until("TeamAViewer's access entry reaching the authenticator", () => whoamiOf("TeamAViewer"), (w) => w !== undefined);
+  print(`      kubectl auth whoami               →  ${who!.username} (EKS's default username for a role)`);
+  const teamA = as("TeamAViewer", ["get", "pods", "-n", "team-a"]);
+  print(`      kubectl get pods -n team-a        →  ${teamA.status === 0 ? "allowed (No resources found)" : lastLine(teamA)}`);
+  const other = as("TeamAViewer", ["get", "pods", "-n", "default"]);
+  print(`      kubectl get pods -n default       →  ${lastLine(other)}`);
+  const del = as("TeamAViewer", ["delete", "pod", "web", "-n", "team-a"]);
+  print(`      kubectl delete pod web -n team-a  →  ${lastLine(del)}`);
+
+  print(`[2/4] An entry with a Kubernetes group, bound by RBAC        aws eks create-access-entry ... --kubernetes-groups team-b-editors; kubectl create rolebinding ... --clusterrole=edit --group=team-b-editors -n team-b`);
+  const editor = await asRole("TeamBEditor");
+  await existingOk(eks.send(new CreateAccessEntryCommand({ clusterName: cluster, principalArn: editor, kubernetesGroups: ["team-b-editors"], username: "team-b-editor:{{SessionName}}" })), "ResourceInUseException");
+  must("kubectl create rolebinding", as("kubernetes-admin", ["create", "rolebinding", "team-b-editors", "-n", "team-b", "--clusterrole=edit", "--group=team-b-editors"]));
+  const ed = await until("TeamBEditor's access entry reaching the authenticator", () => whoamiOf("TeamBEditor"), (w) => w !== undefined);
+  const made = as("TeamBEditor", ["create", "configmap", "settings", "-n", "team-b"]);
+  print(`      kubectl auth whoami               →  ${ed!.username}, groups ${(ed!.groups ?? []).join(", ")}`);
+  print(`      kubectl create configmap -n team-b →  ${made.status === 0 ? made.stdout.trim() : lastLine(made)}`);
+
+  let awsAuthAfterApi = "";
+  if (c.switchToApi || c.mode === "API") {
+    print(`[3/4] Switch the cluster to API (one way: no going back)    aws eks update-cluster-config --name ${cluster} --access-config authenticationMode=API`);
+    if (c.mode !== "API") await eks.send(new UpdateClusterConfigCommand({ name: cluster, accessConfig: { authenticationMode: "API" } }));
+    const refused = await until("aws-auth being ignored in API mode", () => as("kubernetes-admin", ["get", "ns"]), (r) => r.status !== 0);
+    awsAuthAfterApi = lastLine(refused);
+    print(`[4/4] The aws-auth-only identity (KubernetesAdmin)        kubectl --context kubernetes-admin get ns  →  ${awsAuthAfterApi}`);
+    print(`      while the access entries still work: kubectl --context TeamAViewer get pods -n team-a  →  ${as("TeamAViewer", ["get", "pods", "-n", "team-a"]).status === 0 ? "allowed" : "refused"}`);
+  } else {
+    print("[3/4] Not switching your running sandbox to API: the switch is one way. To see aws-auth stop counting:");
+    print(`      aws eks update-cluster-config --name ${cluster} --access-config authenticationMode=API   (or: eks-access sandbox demo on a new sandbox)`);
+  }
+  // leave kubectl where seed 001 left it (or, once aws-auth no longer counts, on an access entry)
+  must("kubectl config use-context", kubectl(["config", "use-context", awsAuthAfterApi ? "TeamAViewer" : "kubernetes-admin"]));
+  return {
+    viewerWhoami: who!.username,
+    teamAPods: teamA.status === 0,
+    defaultPodsError: lastLine(other),
+    deleteError: lastLine(del),
+    editorGroups: ed!.groups ?? [],
+    editorCreated: made.status === 0,
+    awsAuthAfterApi,
+  };
 }
 
 async function waitForMapping(state: SandboxState, token: () => string): Promise<void> {
@@ -129,12 +235,12 @@ async function waitForMapping(state: SandboxState, token: () => string): Promise
   throw new EksAccessError("internal", "aws-iam-authenticator did not pick up the aws-auth mapping", { hint: `see ${state.dir}/authenticator/aws-iam-authenticator.log` });
 }
 
-/** Re-running the demo on a sandbox that already has the user/role reuses them. */
-async function existingOk(p: Promise<unknown>): Promise<void> {
+/** Re-running the demo on a sandbox that already has the user/role/entry reuses them. */
+async function existingOk(p: Promise<unknown>, already = "EntityAlreadyExistsException"): Promise<void> {
   try {
     await p;
   } catch (err) {
-    if ((err as { name?: string }).name !== "EntityAlreadyExistsException") throw err;
+    if ((err as { name?: string }).name !== already) throw err;
   }
 }
 

@@ -186,6 +186,9 @@ test("seed 001 demo: IAM user → role → aws-auth → kubeconfig → kubectl t
   assert.match(r.stdout, /\[7\/7\].*\n {6}Username admin:ASIA[A-Z0-9]+:kubedemy\n {6}Groups {3}system:masters, system:authenticated\n/);
   assert.match(r.stdout, /namespaces: default kube-node-lease kube-public kube-system\n/);
   assert.match(r.stdout, /kubectl --context unmapped get ns {2}→ {2}error: You must be logged in to the server \(Unauthorized\)\n/);
+  // on a sandbox it did not start, the demo shows access entries but leaves the one-way switch to the user
+  assert.match(r.stdout, /kubectl get pods -n team-a {8}→ {2}allowed/);
+  assert.match(r.stdout, /\[3\/4\] Not switching your running sandbox to API: the switch is one way/);
   // kubectl itself, with the entry `kubeconfig add` wrote, runs eks-access as its exec plugin
   const who = JSON.parse(kubectl(["auth", "whoami", "-o", "json"]).stdout);
   assert.match(who.status.userInfo.username, /^admin:ASIA[A-Z0-9]+:kubedemy$/);
@@ -307,7 +310,7 @@ test("kubectl keeps working past one minute on a cached credential (signed 90 s 
   const whoami = run("kubectl", ["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"], { env: e });
   assert.ok(Date.now() - signedAt > 60_000, "the token kubectl presented was more than a minute old");
   assert.equal(whoami.status, 0, whoami.stderr);
-  assert.equal(whoami.stdout, "sandbox-admin");
+  assert.equal(whoami.stdout, "arn:aws:iam::123456789012:user/sandbox-admin", "the creator, by its bootstrap access entry");
   const ns = run("kubectl", ["get", "ns", "kube-system", "-o", "name"], { env: e });
   assert.equal(ns.status, 0, ns.stderr);
   assert.equal(ns.stdout, "namespace/kube-system\n");

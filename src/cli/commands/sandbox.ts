@@ -139,7 +139,7 @@ export async function sandboxDemo(a: SandboxArgs): Promise<string> {
   const state = requireRunning(dir);
   const { runDemo } = await import("../../sandbox/demo.js");
   try {
-    await runDemo(state, { binDir: binDir(), cli: cliScript(), print: (l) => process.stdout.write(`${l}\n`) });
+    await runDemo(state, { binDir: binDir(), cli: cliScript(), print: (l) => process.stdout.write(`${l}\n`), switchToApi: started });
   } finally {
     if (started && !a.keep) say((await sandboxDown(a)).trim());
   }
