@@ -174,6 +174,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       if (err && (EksAccessError.is(err) || err.name !== "YError")) throw err;
       throw usageError((msg ?? err?.message ?? "invalid arguments").replace(/:?\s*\n\s*/g, ": ").trim(), seeHelp);
     })
+    .option("debug", { type: "boolean", global: true, describe: "Print what was resolved (profile, region, credential source, cache files, endpoints) and error stack traces on stderr; never a secret (or EKS_ACCESS_DEBUG=1)" })
     .help();
   tokenCommand(app, argv, deps);
   kubeconfigCommand(app);

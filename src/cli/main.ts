@@ -27,6 +27,9 @@ async function main(argv: string[]): Promise<number> {
   // The SDK's "Node 22 will be required after January 2027" notice is not actionable for a CLI
   // user on every call; the README states the supported Node versions instead.
   env["AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED"] ??= "true";
+  // --debug anywhere before `--` is EKS_ACCESS_DEBUG=1 for every command (token reads it as its own flag too)
+  const end = argv.indexOf("--");
+  if ((end === -1 ? argv : argv.slice(0, end)).includes("--debug")) env["EKS_ACCESS_DEBUG"] = "1";
   const debug = env["EKS_ACCESS_DEBUG"] === "1";
   try {
     // Flags may come before the command (`--cluster-name x token`); shell completion passes the

@@ -131,3 +131,18 @@ test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) l
   }
   assert.ok(Object.keys(VALUE_FLAGS).length >= 4);
 });
+
+test("--debug is accepted by every command, in any position, and prints what was resolved but no secret", () => {
+  const secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYdebugSECRET";
+  const env = baseEnv({ AWS_ACCESS_KEY_ID: "AKIDDEBUGTEST", AWS_SECRET_ACCESS_KEY: secret, AWS_SESSION_TOKEN: "debug-session-token-SECRET", AWS_REGION: "us-west-2", AWS_ENDPOINT_URL: "http://127.0.0.1:9", EKS_ACCESS_CACHE_DIR: "/nonexistent-cache" });
+  for (const args of [["whoami", "--debug"], ["--debug", "kubeconfig", "add", "--name", "x", "--kubeconfig", "/nonexistent/kc"]]) {
+    const r = runCli(args, { env });
+    assert.notEqual(r.status, 0, "the endpoint is unreachable");
+    assert.match(r.stderr, /^eks-access: debug: region: us-west-2 \(AWS_REGION\)$/m, args.join(" "));
+    assert.match(r.stderr, /^eks-access: debug: credentials: environment/m);
+    assert.match(r.stderr, /could not reach http:\/\/127\.0\.0\.1:9 \(ECONNREFUSED\)/);
+    for (const v of [secret, "debug-session-token-SECRET"]) assert.ok(!(r.stderr + r.stdout).includes(v), "no secret key or session token");
+  }
+  const clear = runCli(["cache", "clear", "--debug"], { env });
+  assert.equal(clear.status, 0, clear.stderr);
+});
