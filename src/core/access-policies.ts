@@ -48,18 +48,9 @@ const EDIT_ROWS: readonly PolicyRule[] = [
   row("", "bindings events limitranges namespaces/status pods/log pods/status replicationcontrollers/status resourcequotas resourcequotas/status", READ),
 ];
 
-const VIEW_ROWS: readonly PolicyRule[] = [
-  row("apps", "controllerrevisions daemonsets daemonsets/status deployments deployments/scale deployments/status replicasets replicasets/scale replicasets/status statefulsets statefulsets/scale statefulsets/status", READ),
-  row("autoscaling", "horizontalpodautoscalers horizontalpodautoscalers/status", READ),
-  row("batch", "cronjobs cronjobs/status jobs jobs/status", READ),
-  row("discovery.k8s.io", "endpointslices", READ),
-  row("extensions", "daemonsets daemonsets/status deployments deployments/scale deployments/status ingresses ingresses/status networkpolicies replicasets replicasets/scale replicasets/status replicationcontrollers/scale", READ),
-  row("networking.k8s.io", "ingresses ingresses/status networkpolicies", READ),
-  row("policy", "poddisruptionbudgets poddisruptionbudgets/status", READ),
-  row("", "configmaps endpoints persistentvolumeclaims persistentvolumeclaims/status pods replicationcontrollers replicationcontrollers/scale serviceaccounts services services/status", READ),
-  row("", "bindings events limitranges namespaces/status pods/log pods/status replicationcontrollers/status resourcequotas resourcequotas/status", READ),
-  row("", "namespaces", READ),
-];
+// AmazonEKSViewPolicy is the Edit table's read-only rows, less the one that reads secrets and
+// the pods' attach/exec/proxy subresources.
+const VIEW_ROWS: readonly PolicyRule[] = EDIT_ROWS.filter((r) => r.verbs.join() === READ.join() && !r.resources?.includes("secrets"));
 
 const policy = (name: string, rules: readonly PolicyRule[]): AccessPolicy => ({ name, arn: `${ACCESS_POLICY_ARN_PREFIX}${name}`, rules });
 

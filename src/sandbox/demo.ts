@@ -10,6 +10,7 @@ import { EKSClient, AssociateAccessPolicyCommand, CreateAccessEntryCommand, Desc
 import { EksAccessError } from "../core/errors.js";
 import { httpClientConfig } from "../adapters/http.js";
 import { postTokenReview } from "./cluster/authenticator.js";
+import { poll } from "./emulator/net.js";
 import { SANDBOX_UNSET, sandboxEnvironment, type SandboxState } from "./sandbox.js";
 
 export interface DemoResult {
@@ -136,11 +137,8 @@ type Sh = (args: string[], input?: string) => { status: number; stdout: string; 
 
 /** Polls (bounded: 120 × 250 ms) until `probe` holds: the authenticator picks changes up by reloading a file. */
 async function until<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
-  for (let i = 0; i < 120; i++) {
-    const v = probe();
-    if (holds(v)) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const r = await poll(probe, holds, 120, 250);
+  if (r.held) return r.value;
   throw new EksAccessError("internal", `${what} did not happen`, { hint: "see the sandbox's aws-iam-authenticator.log and eks-access-serve.log" });
 }
 

@@ -13,6 +13,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
+import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
 const VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
@@ -49,13 +50,9 @@ const whoami = (profile: string): { username?: string; groups?: string[]; denied
 
 /** Polls (bounded: 120 × 250 ms) until `probe` holds: a change reaches the authenticator by a file reload. */
 async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
-  let last: T | undefined;
-  for (let i = 0; i < 120; i++) {
-    last = probe();
-    if (holds(last)) return last;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  assert.fail(`${what}: last answer ${JSON.stringify(last)}`);
+  const r = await poll(probe, holds, 120, 250);
+  if (r.held) return r.value;
+  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
 }
 
 function addRoleProfile(name: string, session: string): void {

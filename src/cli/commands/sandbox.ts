@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { EksAccessError } from "../../core/errors.js";
 import { clearState, defaultSandboxDir, isAlive, isSandboxDaemon, logFile, readState, runningSandbox, writeState } from "../../sandbox/state.js";
 import type { SandboxState } from "../../sandbox/sandbox.js";
+import { poll } from "../../sandbox/emulator/net.js";
 import type { AuthenticationMode } from "../../sandbox/emulator/access-entries.js";
 
 export interface SandboxArgs {
@@ -26,12 +27,8 @@ const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** Polls (bounded) for a condition of the daemon; not a timing assertion, a readiness wait. */
 async function until<T>(probe: () => T | undefined, attempts: number, delayMs: number): Promise<T | undefined> {
-  for (let i = 0; i < attempts; i++) {
-    const v = probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, delayMs));
-  }
-  return undefined;
+  const r = await poll(probe, (v) => v !== undefined, attempts, delayMs);
+  return r.held ? r.value : undefined;
 }
 
 export async function sandboxUp(a: SandboxArgs): Promise<string> {

@@ -19,18 +19,32 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` until it resolves true, or throws after `attempts` tries (not a timing assertion). */
-export async function waitFor(what: string, probe: () => Promise<boolean>, attempts = 600, delayMs = 100): Promise<void> {
-  let lastError: unknown;
+export type Polled<T> = { held: true; value: T } | { held: false; last: T | undefined; error: unknown };
+
+/**
+ * Calls `probe` until `holds` accepts its answer, at most `attempts` times `delayMs` apart (a bound,
+ * not a timing assertion); a probe that throws counts as not holding.
+ */
+export async function poll<T>(probe: () => T | Promise<T>, holds: (v: T) => boolean, attempts = 600, delayMs = 100): Promise<Polled<T>> {
+  let last: T | undefined;
+  let error: unknown;
   for (let i = 0; i < attempts; i++) {
     try {
-      if (await probe()) return;
+      last = await probe();
+      if (holds(last)) return { held: true, value: last };
     } catch (err) {
-      lastError = err;
+      error = err;
     }
     await new Promise((r) => setTimeout(r, delayMs));
   }
-  const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
+  return { held: false, last, error };
+}
+
+/** Polls `probe` until it resolves true, or throws after `attempts` tries (not a timing assertion). */
+export async function waitFor(what: string, probe: () => Promise<boolean>, attempts = 600, delayMs = 100): Promise<void> {
+  const r = await poll(probe, (ok) => ok, attempts, delayMs);
+  if (r.held) return;
+  const detail = r.error instanceof Error ? `: ${r.error.message}` : "";
   throw new Error(`${what} did not become ready${detail}`);
 }
 

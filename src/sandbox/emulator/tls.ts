@@ -57,11 +57,25 @@ async function openssl(args: string[]): Promise<void> {
 }
 
 /** A P-256 private key at `path`, created 0600 before openssl writes into it. */
-async function generateKey(path: string): Promise<void> {
+async function generateKey(path: string, algorithm: "EC" | "RSA" = "EC"): Promise<void> {
   await writeFile(path, "", { mode: 0o600 });
   await chmod(path, 0o600);
-  await openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", path]);
+  const opt = algorithm === "EC" ? "ec_paramgen_curve:P-256" : "rsa_keygen_bits:2048";
+  await openssl(["genpkey", "-algorithm", algorithm, "-pkeyopt", opt, "-out", path]);
   await chmod(path, 0o600);
+}
+
+/**
+ * Writes an openssl request config (`[req]` without prompts plus `reqLines`, a `[dn]` of just the
+ * CN, then the extension section), runs `f`, then removes the config and the `extra` files.
+ */
+async function withRequestConfig(config: string, cfg: { commonName: string; reqLines?: string[]; extensions: string[] }, f: () => Promise<void>, extra: string[] = []): Promise<void> {
+  await writeFile(config, ["[req]", "distinguished_name = dn", "prompt = no", ...(cfg.reqLines ?? []), "[dn]", `CN = ${cfg.commonName}`, ...cfg.extensions, ""].join("\n"));
+  try {
+    await f();
+  } finally {
+    await Promise.all([config, ...extra].map((file) => rm(file, { force: true })));
+  }
 }
 
 /** Refuses values that could break out of an openssl config line. */
@@ -103,28 +117,10 @@ export async function createTestCa(dir: string, opts: CaOptions = {}): Promise<T
   const keyPath = join(dir, `${name}.key`);
   const config = join(dir, `${name}.cnf`);
   await generateKey(keyPath);
-  await writeFile(
-    config,
-    [
-      "[req]",
-      "distinguished_name = dn",
-      "prompt = no",
-      "x509_extensions = v3_ca",
-      "[dn]",
-      `CN = ${commonName}`,
-      "[v3_ca]",
-      "basicConstraints = critical,CA:TRUE,pathlen:0",
-      "keyUsage = critical,keyCertSign,cRLSign,digitalSignature",
-      "subjectKeyIdentifier = hash",
-      "authorityKeyIdentifier = keyid:always",
-      "",
-    ].join("\n"),
+  const extensions = ["[v3_ca]", "basicConstraints = critical,CA:TRUE,pathlen:0", "keyUsage = critical,keyCertSign,cRLSign,digitalSignature", "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid:always"];
+  await withRequestConfig(config, { commonName, reqLines: ["x509_extensions = v3_ca"], extensions }, () =>
+    openssl(["req", "-x509", "-new", "-config", config, "-key", keyPath, "-out", certPath, "-days", String(opts.days ?? DEFAULT_DAYS), "-sha256", "-set_serial", randomSerial()]),
   );
-  try {
-    await openssl(["req", "-x509", "-new", "-config", config, "-key", keyPath, "-out", certPath, "-days", String(opts.days ?? DEFAULT_DAYS), "-sha256", "-set_serial", randomSerial()]);
-  } finally {
-    await rm(config, { force: true });
-  }
   return { dir, commonName, ...(await readPair(certPath, keyPath)) };
 }
 
@@ -141,33 +137,14 @@ export async function issueLeafCertificate(ca: TestCa, opts: LeafOptions): Promi
   const config = join(ca.dir, `${opts.name}.cnf`);
   const san = [...dnsNames.map((d) => `DNS:${d}`), ...ips.map((ip) => `IP:${ip}`)].join(",");
   await generateKey(keyPath);
-  await writeFile(
-    config,
-    [
-      "[req]",
-      "distinguished_name = dn",
-      "prompt = no",
-      "[dn]",
-      `CN = ${commonName}`,
-      "[v3_leaf]",
-      "basicConstraints = critical,CA:FALSE",
-      "keyUsage = critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage = serverAuth,clientAuth",
-      `subjectAltName = ${san}`,
-      "subjectKeyIdentifier = hash",
-      "authorityKeyIdentifier = keyid",
-      "",
-    ].join("\n"),
-  );
-  try {
+  const extensions = ["[v3_leaf]", "basicConstraints = critical,CA:FALSE", "keyUsage = critical,digitalSignature,keyEncipherment", "extendedKeyUsage = serverAuth,clientAuth", `subjectAltName = ${san}`, "subjectKeyIdentifier = hash", "authorityKeyIdentifier = keyid"];
+  await withRequestConfig(config, { commonName, extensions }, async () => {
     await openssl(["req", "-new", "-config", config, "-key", keyPath, "-out", csr]);
     await openssl([
       "x509", "-req", "-in", csr, "-CA", ca.certPath, "-CAkey", ca.keyPath, "-set_serial", randomSerial(),
       "-days", String(opts.days ?? DEFAULT_DAYS), "-sha256", "-extfile", config, "-extensions", "v3_leaf", "-out", certPath,
     ]);
-  } finally {
-    await Promise.all([rm(csr, { force: true }), rm(config, { force: true })]);
-  }
+  }, [csr]);
   return readPair(certPath, keyPath);
 }
 
@@ -190,9 +167,7 @@ export interface KeyPairFiles {
 export async function createRsaKeyPair(dir: string, name: string): Promise<KeyPairFiles> {
   await mkdir(dir, { recursive: true });
   const files = { privateKeyFile: join(dir, `${name}.key`), publicKeyFile: join(dir, `${name}.pub`) };
-  await writeFile(files.privateKeyFile, "", { mode: 0o600 });
-  await openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", files.privateKeyFile]);
-  await chmod(files.privateKeyFile, 0o600);
+  await generateKey(files.privateKeyFile, "RSA");
   await openssl(["pkey", "-in", files.privateKeyFile, "-pubout", "-out", files.publicKeyFile]);
   return files;
 }
