@@ -1,0 +1,227 @@
+/**
+ * `grant` and `revoke`: one model over the two places EKS keeps identities. The principal is
+ * resolved first (session → role, path from IAM, permission set → its provisioned roles), the
+ * backend follows the cluster's authentication mode unless given, and the change is planned
+ * before anything is written, so --dry-run shows exactly what would happen and a refused change
+ * leaves everything as it was.
+ */
+import { ACCESS_POLICY_ARN_PREFIX, findAccessPolicy, POLICY_SHORT_NAMES } from "../core/access-policies.js";
+import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, type AccessScope, type AuthenticationMode, type Plan } from "../core/access-entry-plan.js";
+import { canonicalArn } from "../core/arn.js";
+import { EksAccessError, usageError } from "../core/errors.js";
+import type { AccessEntryStore, ClusterAccess } from "../ports/access-entries.js";
+import type { AwsAuthStore, PrincipalDirectory, PrincipalInput, ResolvedPrincipal } from "../ports/access.js";
+import type { CallerIdentity } from "../ports/sts.js";
+import { awsAuthGrant, awsAuthRevoke, type AwsAuthChange } from "./access-aws-auth.js";
+
+export type Backend = "auto" | "aws-auth" | "access-entry";
+
+export interface AccessDeps {
+  entries: AccessEntryStore;
+  directory: PrincipalDirectory;
+  /** the cluster's aws-auth, connected only when a change needs it */
+  awsAuth(cluster: ClusterAccess): Promise<AwsAuthStore>;
+  caller(): Promise<CallerIdentity>;
+}
+
+export interface GrantInput {
+  principal: PrincipalInput;
+  groups: readonly string[];
+  /** View, Edit, Admin, ClusterAdmin, AdminView or an access-policy ARN */
+  policy?: string | undefined;
+  namespaces: readonly string[];
+  username?: string | undefined;
+  backend: Backend;
+  dryRun: boolean;
+}
+
+export interface RevokeInput {
+  principal: PrincipalInput;
+  /** only these groups / only this policy; neither: all of the principal's access */
+  groups: readonly string[];
+  policy?: string | undefined;
+  backend: Backend;
+  force: boolean;
+  dryRun: boolean;
+}
+
+export interface PrincipalChange {
+  principal: string;
+  /** how the input became this principal */
+  from: string;
+  backend: "aws-auth" | "access-entry";
+  /** the ARN as the backend stores it */
+  writtenAs: string;
+  username?: string | undefined;
+  steps: Array<{ text: string; command?: string | undefined }>;
+  notes: string[];
+}
+
+export interface AccessChangeOutput {
+  cluster: string;
+  region: string;
+  mode: AuthenticationMode;
+  dryRun: boolean;
+  changes: PrincipalChange[];
+  /** aws-auth: the unified diff of the ConfigMap, the backup written before the change */
+  awsAuth?: { diff: string; backupPath?: string | undefined; conflicts: number } | undefined;
+}
+
+const RESERVED_USERNAME = /^(system:|eks:|aws:|amazon:|iam:)/;
+
+/** `--policy` → the policy ARN (short names, published names, or any access-policy ARN). */
+export function policyArnOf(nameOrArn: string, partition = "aws"): string {
+  if (/^arn:aws[a-z-]*:eks::aws:cluster-access-policy\/[A-Za-z0-9]+$/.test(nameOrArn)) return nameOrArn;
+  const known = findAccessPolicy(nameOrArn);
+  if (known) return partition === "aws" ? known.arn : known.arn.replace(/^arn:aws:/, `arn:${partition}:`);
+  throw usageError(
+    `--policy ${nameOrArn} is not an EKS access policy`,
+    `use ${Object.keys(POLICY_SHORT_NAMES).join(", ")} or an ARN like ${ACCESS_POLICY_ARN_PREFIX}AmazonEKSViewPolicy (list them: aws eks list-access-policies)`,
+  );
+}
+
+function chooseBackend(asked: Backend, cluster: ClusterAccess, why: "grant" | "revoke"): "aws-auth" | "access-entry" {
+  if (asked === "access-entry" && cluster.mode === "CONFIG_MAP") {
+    throw new EksAccessError("cluster-state", `cluster ${cluster.name} is in CONFIG_MAP mode: it has no access entries`, {
+      hint: `use --backend aws-auth, or switch the cluster first: eks-access auth-mode set API_AND_CONFIG_MAP --cluster ${cluster.name} --region ${cluster.region}`,
+    });
+  }
+  if (asked === "aws-auth" && cluster.mode === "API" && why === "grant") {
+    throw new EksAccessError("cluster-state", `cluster ${cluster.name} is in API mode: EKS ignores aws-auth there, so this grant would have no effect`, {
+      hint: "use --backend access-entry (or leave --backend auto)",
+    });
+  }
+  if (asked !== "auto") return asked;
+  return cluster.mode === "CONFIG_MAP" ? "aws-auth" : "access-entry";
+}
+
+function validateGrant(input: GrantInput, backend: "aws-auth" | "access-entry"): void {
+  if (!input.groups.length && !input.policy) throw usageError("grant needs --group or --policy", "give Kubernetes groups bound by RBAC (--group), an EKS access policy (--policy View|Edit|Admin|ClusterAdmin|AdminView), or both");
+  if (input.namespaces.length && !input.policy) throw usageError("--namespace scopes an access policy: it needs --policy", "e.g. --policy View --namespace team-a");
+  if (backend === "aws-auth" && input.policy) {
+    throw usageError(
+      `access policies live in access entries, not in aws-auth (--policy ${input.policy} with the aws-auth backend)`,
+      input.policy === "ClusterAdmin" ? "for cluster admin through aws-auth use --group system:masters" : "use --backend access-entry, or give --group with a group bound by RBAC",
+    );
+  }
+  if (backend === "access-entry") {
+    const sys = input.groups.find((g) => g.startsWith("system:"));
+    if (sys) {
+      throw usageError(
+        `access entries cannot hold the group ${sys} (EKS refuses system: groups)`,
+        sys === "system:masters" ? "use --policy ClusterAdmin for cluster admin" : "bind a group of your own with RBAC instead",
+      );
+    }
+    if (input.username !== undefined && RESERVED_USERNAME.test(input.username)) {
+      throw usageError(`username ${input.username} starts with a prefix EKS reserves (system:, eks:, aws:, amazon:, iam:)`, "pick a username without it");
+    }
+  }
+}
+
+/** The ARN an access entry is created with: the IAM principal's own ARN, path included (EKS resolves it). */
+const entryArn = (p: ResolvedPrincipal): string => p.arn;
+
+function render(cluster: ClusterAccess, plan: Plan): PrincipalChange["steps"] {
+  return plan.steps.map((s: AccessEntryStep) => ({ text: stepText(s), command: stepCommand(cluster.name, cluster.region, s) }));
+}
+
+async function apply(entries: AccessEntryStore, steps: readonly AccessEntryStep[]): Promise<void> {
+  for (const s of steps) {
+    if (s.op === "create") await entries.create({ principalArn: s.principalArn, username: s.username, kubernetesGroups: s.kubernetesGroups });
+    else if (s.op === "update") await entries.update(s.principalArn, { username: s.username, kubernetesGroups: s.kubernetesGroups });
+    else if (s.op === "associate") await entries.associate(s.principalArn, s.policyArn, s.scope);
+    else if (s.op === "disassociate") await entries.disassociate(s.principalArn, s.policyArn);
+    else await entries.delete(s.principalArn);
+  }
+}
+
+export async function grant(deps: AccessDeps, input: GrantInput): Promise<AccessChangeOutput> {
+  const cluster = await deps.entries.cluster();
+  const backend = chooseBackend(input.backend, cluster, "grant");
+  validateGrant(input, backend);
+  const principals = await deps.directory.resolve(input.principal);
+  const out: AccessChangeOutput = { cluster: cluster.name, region: cluster.region, mode: cluster.mode, dryRun: input.dryRun, changes: [] };
+  if (backend === "aws-auth") {
+    const r: AwsAuthChange = await awsAuthGrant(await deps.awsAuth(cluster), cluster, principals, { groups: input.groups, username: input.username, dryRun: input.dryRun });
+    out.changes = r.changes;
+    out.awsAuth = r.awsAuth;
+    return out;
+  }
+  const partition = principals[0]?.partition ?? "aws";
+  const policy = input.policy
+    ? { policyArn: policyArnOf(input.policy, partition), accessScope: (input.namespaces.length ? { type: "namespace", namespaces: [...input.namespaces] } : { type: "cluster", namespaces: [] }) as AccessScope }
+    : undefined;
+  // plan every principal first: nothing is written when one of them cannot be planned
+  const planned = [];
+  for (const p of principals) {
+    const arn = entryArn(p);
+    const plan = planGrant(await deps.entries.get(arn), { principalArn: arn, username: input.username, groups: input.groups, policy });
+    planned.push({ p, arn, plan });
+  }
+  for (const { p, arn, plan } of planned) {
+    if (!input.dryRun) await apply(deps.entries, plan.steps);
+    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username: input.username, steps: render(cluster, plan), notes: plan.notes });
+  }
+  return out;
+}
+
+const CLUSTER_ADMIN = "AmazonEKSClusterAdminPolicy";
+
+export async function revoke(deps: AccessDeps, input: RevokeInput): Promise<AccessChangeOutput> {
+  const cluster = await deps.entries.cluster();
+  const principals = await deps.directory.resolve(input.principal);
+  const out: AccessChangeOutput = { cluster: cluster.name, region: cluster.region, mode: cluster.mode, dryRun: input.dryRun, changes: [] };
+  const partition = principals[0]?.partition ?? "aws";
+  const policyArn = input.policy ? policyArnOf(input.policy, partition) : undefined;
+  const backends: Array<"aws-auth" | "access-entry"> =
+    input.backend !== "auto" ? [chooseBackend(input.backend, cluster, "revoke")] : cluster.mode === "CONFIG_MAP" ? ["aws-auth"] : cluster.mode === "API" ? ["access-entry"] : ["access-entry", "aws-auth"];
+  if (policyArn && input.backend === "aws-auth") throw usageError("aws-auth holds no access policies", "revoke a policy with --backend access-entry (or auto)");
+  const caller = input.force ? undefined : await deps.caller();
+  if (backends.includes("access-entry")) {
+    const planned = [];
+    for (const p of principals) {
+      const arn = entryArn(p);
+      const current = await deps.entries.get(arn);
+      const plan = planRevoke(current, { principalArn: arn, groups: input.groups, policyArn });
+      planned.push({ p, arn, current, plan });
+    }
+    if (caller) await guardEntries(deps.entries, cluster, caller, planned.filter((x) => x.plan.steps.length).map((x) => ({ p: x.p, removesAdmin: x.plan.steps.some((s) => s.op === "delete" || (s.op === "disassociate" && s.policyArn.endsWith(`/${CLUSTER_ADMIN}`))), deletes: x.plan.steps.some((s) => s.op === "delete") })));
+    for (const { p, arn, plan } of planned) {
+      if (!input.dryRun) await apply(deps.entries, plan.steps);
+      out.changes.push({ principal: p.arn, from: p.from, backend: "access-entry", writtenAs: arn, steps: render(cluster, plan), notes: plan.notes });
+    }
+  }
+  if (backends.includes("aws-auth") && !policyArn) {
+    const r = await awsAuthRevoke(await deps.awsAuth(cluster), cluster, principals, { groups: input.groups, dryRun: input.dryRun, caller, onlyIfPresent: input.backend === "auto" && backends.length > 1 });
+    out.changes.push(...r.changes);
+    out.awsAuth = r.awsAuth;
+  }
+  return out;
+}
+
+/** Refuses a revoke that would remove the caller's own access or the cluster's last cluster admin. */
+async function guardEntries(entries: AccessEntryStore, cluster: ClusterAccess, caller: CallerIdentity, removing: Array<{ p: ResolvedPrincipal; removesAdmin: boolean; deletes: boolean }>): Promise<void> {
+  const me = canonicalArn(caller.arn).toLowerCase();
+  for (const r of removing) {
+    const same = r.p.arn.toLowerCase() === me || `arn:${r.p.partition}:iam::${r.p.account}:${r.p.type}/${r.p.name}`.toLowerCase() === me;
+    if (same && r.deletes) {
+      throw new EksAccessError("usage", `refusing to revoke your own access (${caller.arn} is ${r.p.arn}) on cluster ${cluster.name}`, { hint: "ask another admin to do it, or add --force if you mean it" });
+    }
+  }
+  if (!removing.some((r) => r.removesAdmin)) return;
+  const removed = new Set(removing.filter((r) => r.removesAdmin).map((r) => r.p.arn));
+  for (const arn of await entries.listPrincipals()) {
+    if (removed.has(arn)) continue;
+    const e = await entries.get(arn);
+    if (e?.policies.some((x) => x.policyArn.endsWith(`/${CLUSTER_ADMIN}`) && x.accessScope.type === "cluster")) return;
+  }
+  // no other access entry is cluster admin: only refuse when the removed one was
+  for (const r of removing.filter((x) => x.removesAdmin)) {
+    const e = await entries.get(r.p.arn);
+    if (e?.policies.some((x) => x.policyArn.endsWith(`/${CLUSTER_ADMIN}`))) {
+      throw new EksAccessError("usage", `refusing to remove the last ${CLUSTER_ADMIN} access entry of cluster ${cluster.name} (${r.p.arn})`, {
+        hint: `grant another admin first (eks-access grant --cluster ${cluster.name} --principal ARN --policy ClusterAdmin), or add --force`,
+      });
+    }
+  }
+}
