@@ -45,3 +45,29 @@ export async function awsContext(opts: AwsContextOptions): Promise<AwsContext> {
   }
   return { region, credentials, namedProfile: named };
 }
+
+export interface PrincipalDirectoryChoices {
+  /** the IAM Identity Center instance's region (default: the context's region) */
+  ssoRegion?: string | undefined;
+  /** where bare names are looked up (the cluster's account; default: the caller's) */
+  homeAccount?: string | undefined;
+  /** the role assumed to read IAM in other accounts (default OrganizationAccountAccessRole) */
+  lookupRoleName?: string | undefined;
+}
+
+/**
+ * The IAM / IAM Identity Center principal directory (grant, revoke, reconcile, ...), with the
+ * endpoint overrides of the environment (AWS_ENDPOINT_URL_IAM, _STS, _SSO_ADMIN, AWS_ENDPOINT_URL).
+ * The SDK clients load on first use; sso-admin only for a permission set.
+ */
+export async function principalDirectory(ctx: AwsContext, env: Env, choices: PrincipalDirectoryChoices = {}): Promise<import("./ports/access.js").PrincipalDirectory> {
+  const { endpointOverride } = await import("./adapters/aws-config.js");
+  const { AwsPrincipalDirectory } = await import("./adapters/principal-directory.js");
+  return new AwsPrincipalDirectory({
+    region: ctx.region,
+    credentials: ctx.credentials,
+    env,
+    endpoints: { iam: endpointOverride("iam", env), sts: endpointOverride("sts", env), ssoAdmin: endpointOverride("sso_admin", env) },
+    ...choices,
+  });
+}

@@ -4,16 +4,9 @@
  * access-entry API. Types only; adapters implement them, use cases take them as parameters.
  */
 
-/** How the user named a principal on the command line (`--principal`, `--me`, `--permission-set`). */
-export type PrincipalInput =
-  /** a role or user ARN (with or without a path) or an STS assumed-role session ARN */
-  | { kind: "arn"; value: string }
-  /** a bare role or user name, looked up in IAM of the cluster's account (role first, then user) */
-  | { kind: "name"; value: string }
-  /** the caller (GetCallerIdentity; a session becomes its role) */
-  | { kind: "me" }
-  /** an IAM Identity Center permission set (name or ARN), in the listed accounts or every provisioned one */
-  | { kind: "permission-set"; nameOrArn: string; accounts: string[] | "all" };
+/** How the user named a principal on the command line; defined with its parser in core/principal.ts. */
+import type { PrincipalInput } from "../core/principal.js";
+export type { PrincipalInput };
 
 /** An IAM role or user as IAM knows it now. */
 export interface IamPrincipal {

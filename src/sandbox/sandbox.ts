@@ -204,6 +204,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const adminUserArn = `arn:aws:iam::${SANDBOX_ACCOUNT}:user/sandbox-admin`;
     const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "eks.amazonaws.com" }, Action: "sts:AssumeRole" }] });
     const clusterRole = await iam.send(new CreateRoleCommand({ RoleName: "eks-sandbox-cluster-role", AssumeRolePolicyDocument: trust }));
+    // permission sets EKSAdmin/EKSView in this account and 210987654321, with their AWSReservedSSO_ roles
+    // (imported here: `sandbox env` and `down` load this module and need no sso-admin client)
+    await (await import("./identity-center.js")).seedIdentityCenter({ motoUrl: moto.url, region, account: SANDBOX_ACCOUNT, credentials: STATIC });
     front.setCluster(clusterName, { endpoint: kube.server, caData: kube.caData });
     // created by the sandbox admin: as on EKS, the creator gets the bootstrap admin access entry
     const eks = new EKSClient({ region, endpoint: front.url, credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! } });

@@ -178,6 +178,15 @@ test("the emulated account also answers Organizations, SSO admin and Identity St
   assert.match(instances[0]!.InstanceArn, /^arn:aws:sso:::instance\/ssoins-/);
   const users = JSON.parse(aws("identitystore", "list-users", "--identity-store-id", instances[0]!.IdentityStoreId, "--output", "json"));
   assert.deepEqual(users.Users, []);
+  // what the sandbox seeds for IAM Identity Center (src/sandbox/identity-center.ts), seen through the proxy
+  const instanceArn = instances[0]!.InstanceArn;
+  const sets = JSON.parse(aws("sso-admin", "list-permission-sets", "--instance-arn", instanceArn, "--output", "json")).PermissionSets as string[];
+  const named = Object.fromEntries(sets.map((arn) => [JSON.parse(aws("sso-admin", "describe-permission-set", "--instance-arn", instanceArn, "--permission-set-arn", arn, "--output", "json")).PermissionSet.Name, arn]));
+  assert.deepEqual(Object.keys(named).sort(), ["EKSAdmin", "EKSView"]);
+  const provisioned = JSON.parse(aws("sso-admin", "list-accounts-for-provisioned-permission-set", "--instance-arn", instanceArn, "--permission-set-arn", named["EKSAdmin"], "--output", "json"));
+  assert.deepEqual(provisioned.AccountIds, ["123456789012", "210987654321"]);
+  const ssoRoles = JSON.parse(aws("iam", "list-roles", "--path-prefix", "/aws-reserved/sso.amazonaws.com/", "--output", "json")).Roles as Array<{ Arn: string }>;
+  assert.deepEqual(ssoRoles.map((r) => r.Arn.replace(/_[0-9a-f]{16}$/, "_<suffix>")).sort(), ["EKSAdmin", "EKSView"].map((ps) => `arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_${ps}_<suffix>`));
 });
 
 test("seed 001 demo: IAM user → role → aws-auth → kubeconfig → kubectl through IAM; unmapped identity refused", () => {

@@ -13,6 +13,7 @@
  * (access-entries.ts, eks-access-api.ts): CreateCluster's `accessConfig` is kept (and the creator's
  * bootstrap access entry made), DescribeCluster answers carry it, and the access-entry,
  * access-policy, UpdateClusterConfig(accessConfig) and DescribeUpdate calls never reach moto.
+ * sso-admin ListAccountsForProvisionedPermissionSet gets the accounts moto leaves out (sso-admin.ts).
  *
  * Headers are forwarded verbatim, Host included (moto uses it for e.g. S3 virtual hosts and
  * builds URLs from it, which then point back at this front); only hop-by-hop headers are dropped.
@@ -25,6 +26,7 @@ import { listenOnLoopback } from "./net.js";
 import { AccessEntries, EksApiError, emptyAccessState, type AccessState } from "./access-entries.js";
 import { accessApiRoute, errorAnswer, parseBody, serveAccessApi, type ApiAnswer } from "./eks-access-api.js";
 import { motoState } from "./moto.js";
+import { isProvisionedAccountsCall, serveProvisionedAccounts } from "./sso-admin.js";
 
 export interface EksFrontCluster {
   /** The kube-apiserver URL put into `cluster.endpoint`, e.g. https://127.0.0.1:6443 */
@@ -337,6 +339,7 @@ interface FrontContext {
 
 /** Answers the access-entry operations itself; forwards everything else to moto. */
 async function handle(req: IncomingMessage, res: ServerResponse, ctx: FrontContext): Promise<void> {
+  if (isProvisionedAccountsCall(req.method, req.headers)) return serveProvisionedAccounts(res, ctx.moto.origin, req.headers, await readAll(req));
   const url = new URL(req.url ?? "/", "http://front.invalid");
   const eks = signingService(req.headers.authorization, url.searchParams) === "eks";
   const route = eks ? accessApiRoute(req.method ?? "GET", url.pathname) : undefined;
