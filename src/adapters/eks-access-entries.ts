@@ -85,6 +85,7 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
         arn,
         account: parseArn(arn)?.account ?? "",
         region,
+        endpoint: c?.endpoint ?? "",
         // clusters made before access entries existed report no accessConfig: they are CONFIG_MAP
         mode: (c?.accessConfig?.authenticationMode as AuthenticationMode | undefined) ?? "CONFIG_MAP",
       };

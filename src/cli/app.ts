@@ -125,6 +125,68 @@ function serveCommand(y: Argv): Argv {
   );
 }
 
+/** Options every access command shares: which cluster, as whom, through which kubeconfig (aws-auth). */
+function clusterOptions(b: Argv): Argv {
+  return b
+    .option("cluster", { type: "string", demandOption: true, describe: "Name of the EKS cluster" })
+    .option("region", { type: "string", describe: "AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
+    .option("profile", { type: "string", describe: "AWS profile to act as (default: AWS_PROFILE or the default chain)" })
+    .option("endpoint-url", { type: "string", describe: "EKS API endpoint override (as the AWS CLI's --endpoint-url)" })
+    .option("kubeconfig", { type: "string", describe: "kubeconfig for the aws-auth ConfigMap (default: KUBECONFIG, ~/.kube/config)" })
+    .option("context", { type: "string", describe: "kubeconfig context for aws-auth (default: the one whose server is the cluster's endpoint, else the current one if it is)" })
+    .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" });
+}
+
+function principalOptions(b: Argv): Argv {
+  return b
+    .option("principal", { type: "string", describe: "Role or user ARN (with or without path), assumed-role session ARN, or a role/user name" })
+    .option("me", { type: "boolean", describe: "The caller (a session becomes its role)" })
+    .option("permission-set", { type: "string", describe: "IAM Identity Center permission set (name or ARN): its provisioned AWSReservedSSO_ role in each account" })
+    .option("account", { type: "string", array: true, describe: "With --permission-set: account id (repeatable)" })
+    .option("all-accounts", { type: "boolean", describe: "With --permission-set: every account it is provisioned in" })
+    .option("instance-arn", { type: "string", describe: "With --permission-set: the IAM Identity Center instance, when there are several" })
+    .option("lookup-role", { type: "string", describe: "Role assumed to read IAM in other accounts (default OrganizationAccountAccessRole)" })
+    .option("backend", { choices: ["auto", "aws-auth", "access-entry"] as const, default: "auto" as const, describe: "auto: aws-auth on CONFIG_MAP clusters, access entries otherwise" })
+    .option("group", { type: "string", array: true, describe: "Kubernetes group (repeatable), bound by your RBAC" })
+    .option("policy", { type: "string", describe: "EKS access policy: View, Edit, Admin, ClusterAdmin, AdminView or its ARN" })
+    .option("dry-run", { type: "boolean", default: false, describe: "Show what would change (aws-auth: a diff; access entries: the AWS CLI commands) and change nothing" });
+}
+
+function grantCommands(y: Argv): Argv {
+  return y
+    .command(
+      "grant",
+      "Give an IAM or IAM Identity Center identity access to a cluster (aws-auth or access entry, by the cluster's mode)",
+      (b) =>
+        principalOptions(clusterOptions(b))
+          .option("namespace", { type: "string", array: true, describe: "With --policy: scope it to these namespaces (repeatable; default cluster-wide)" })
+          .option("username", { type: "string", describe: "Kubernetes username (default: EKS's own for access entries, <role>:{{SessionName}} for aws-auth)" })
+          .option("username-template", { choices: ["session", "session-raw", "eks"] as const, describe: "session: <role>:{{SessionName}}; session-raw: <role>:{{SessionNameRaw}} (aws-auth only); eks: EKS's default" })
+          .example("$0 grant --cluster prod --principal arn:aws:sts::111122223333:assumed-role/dev/alice --policy View --namespace team-a", "the session's role, View in team-a")
+          .example("$0 grant --cluster prod --permission-set EKSAdmin --all-accounts --policy ClusterAdmin", "the SSO role of a permission set, in every account")
+          .example("$0 grant --cluster prod --principal dev --group devs --dry-run", "preview (role name looked up in IAM)")
+          .epilogue("The principal is written in the form each system needs: aws-auth gets the role ARN without its path, access entries the IAM ARN as is. Grants are idempotent and keep the entry's other groups and policies."),
+      async (a) => {
+        const { runGrant } = await import("./commands/access.js");
+        out(await runGrant(a as never));
+      },
+    )
+    .command(
+      "revoke",
+      "Take an identity's access away (its access entry and/or aws-auth rows), with lockout guards",
+      (b) =>
+        principalOptions(clusterOptions(b))
+          .option("force", { type: "boolean", default: false, describe: "Allow removing your own access, the last cluster admin or a node role" })
+          .example("$0 revoke --cluster prod --principal arn:aws:iam::111122223333:role/dev", "remove all of dev's access")
+          .example("$0 revoke --cluster prod --principal dev --policy View", "only one access policy")
+          .epilogue("With --backend auto on an API_AND_CONFIG_MAP cluster, both systems are cleaned: an aws-auth row left behind would keep the identity in."),
+      async (a) => {
+        const { runRevoke } = await import("./commands/access.js");
+        out(await runRevoke(a as never));
+      },
+    );
+}
+
 type SandboxCliArgs = { dir?: string; keep?: boolean };
 
 function sandboxCommand(y: Argv): Argv {
@@ -181,6 +243,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   whoamiCommand(app);
   cacheCommand(app);
   serveCommand(app);
+  grantCommands(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -6,11 +6,16 @@
  */
 import { TOKEN_FLAGS } from "./token-flags.js";
 
+const ACCESS_FLAGS = ["cluster", "region", "profile", "endpoint-url", "kubeconfig", "context", "output", "o"];
+const PRINCIPAL_FLAGS = ["principal", "permission-set", "account", "instance-arn", "lookup-role", "backend", "group", "policy"];
+
 export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   token: Object.entries(TOKEN_FLAGS).flatMap(([name, spec]) => (spec.type !== "string" ? [] : "short" in spec ? [name, spec.short] : [name])),
   "kubeconfig add": ["name", "region", "profile", "role-arn", "assume-role-arn", "proxy-url", "alias", "user-alias", "kubeconfig", "exec", "exec-profile", "endpoint-url"],
   whoami: ["region", "profile", "output", "o"],
   serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
+  grant: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS, "namespace", "username", "username-template"],
+  revoke: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode"],
@@ -31,6 +36,8 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   kubeconfig: ["add"],
   cache: ["clear"],
   serve: [],
+  grant: [],
+  revoke: [],
   sandbox: ["up", "down", "env", "demo"],
 };
 

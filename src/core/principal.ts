@@ -15,7 +15,7 @@
  *    `arn:<p>:sts::<acct>:assumed-role/<name>/{{SessionName}}`, path removed.
  */
 import { EksAccessError, usageError } from "./errors.js";
-import { parseArn, parsePrincipal } from "./arn.js";
+import { isSsoRolePath, parseArn, parsePrincipal, ssoRole } from "./arn.js";
 
 /** How the user named a principal on the command line (`--principal`, `--me`, `--permission-set`). */
 export type PrincipalInput =
@@ -132,8 +132,7 @@ export function arnPath(arn: string): string | undefined {
 
 /** Is this role the one IAM Identity Center provisions for `permissionSet` (name + reserved path)? */
 export function isSsoRoleOf(role: { name: string; path: string }, permissionSet: string): boolean {
-  const m = /^AWSReservedSSO_(.+)_[0-9a-f]{16}$/.exec(role.name);
-  return m?.[1] === permissionSet && /^\/aws-reserved\/sso\.amazonaws\.com\/(?:[a-z0-9-]+\/)?$/.test(role.path);
+  return ssoRole(role.name)?.permissionSet === permissionSet && isSsoRolePath(role.path);
 }
 
 /** aws-auth's key for the principal: mapRoles or mapUsers. */

@@ -6,6 +6,8 @@ export interface ClusterAccess {
   arn: string;
   account: string;
   region: string;
+  /** the Kubernetes API server URL (DescribeCluster endpoint) */
+  endpoint: string;
   mode: AuthenticationMode;
 }
 

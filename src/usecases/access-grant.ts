@@ -8,6 +8,7 @@
 import { ACCESS_POLICY_ARN_PREFIX, findAccessPolicy, POLICY_SHORT_NAMES } from "../core/access-policies.js";
 import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, type AccessScope, type AuthenticationMode, type Plan } from "../core/access-entry-plan.js";
 import { canonicalArn } from "../core/arn.js";
+import { accessEntryArn, defaultAccessEntryUsername } from "../core/principal.js";
 import { EksAccessError, usageError } from "../core/errors.js";
 import type { AccessEntryStore, ClusterAccess } from "../ports/access-entries.js";
 import type { AwsAuthStore, PrincipalDirectory, PrincipalInput, ResolvedPrincipal } from "../ports/access.js";
@@ -15,6 +16,14 @@ import type { CallerIdentity } from "../ports/sts.js";
 import { awsAuthGrant, awsAuthRevoke, type AwsAuthChange } from "./access-aws-auth.js";
 
 export type Backend = "auto" | "aws-auth" | "access-entry";
+
+/**
+ * `--username-template` presets, per principal: session = `<role>:{{SessionName}}` (aws-auth's
+ * default: audit logs show who acted), session-raw = `<role>:{{SessionNameRaw}}` (keeps an SSO
+ * e-mail's `@`; aws-auth only), eks = EKS's own default for access entries.
+ */
+export type UsernameTemplate = "session" | "session-raw" | "eks";
+export const USERNAME_TEMPLATES: readonly UsernameTemplate[] = ["session", "session-raw", "eks"];
 
 export interface AccessDeps {
   entries: AccessEntryStore;
@@ -31,6 +40,7 @@ export interface GrantInput {
   policy?: string | undefined;
   namespaces: readonly string[];
   username?: string | undefined;
+  usernameTemplate?: UsernameTemplate | undefined;
   backend: Backend;
   dryRun: boolean;
 }
@@ -118,8 +128,20 @@ function validateGrant(input: GrantInput, backend: "aws-auth" | "access-entry"):
   }
 }
 
-/** The ARN an access entry is created with: the IAM principal's own ARN, path included (EKS resolves it). */
-const entryArn = (p: ResolvedPrincipal): string => p.arn;
+const entryArn = (p: ResolvedPrincipal): string => accessEntryArn(p);
+
+/** The username a grant writes for `p`: --username, else the template (aws-auth: session by default; access entries: EKS's default). */
+export function usernameFor(p: ResolvedPrincipal, backend: "aws-auth" | "access-entry", input: Pick<GrantInput, "username" | "usernameTemplate">): string | undefined {
+  if (input.username !== undefined) return input.username;
+  const t = input.usernameTemplate ?? (backend === "aws-auth" ? "session" : undefined);
+  if (t === undefined) return undefined;
+  if (t === "session-raw" && backend === "access-entry") {
+    throw usageError("EKS access entries do not support {{SessionNameRaw}} (--username-template session-raw)", "use --username-template session (SessionName, '@' becomes '-'), or the aws-auth backend");
+  }
+  if (t === "eks") return defaultAccessEntryUsername(p);
+  if (p.type === "user") return p.name;
+  return `${p.name}:{{${t === "session" ? "SessionName" : "SessionNameRaw"}}}`;
+}
 
 function render(cluster: ClusterAccess, plan: Plan): PrincipalChange["steps"] {
   return plan.steps.map((s: AccessEntryStep) => ({ text: stepText(s), command: stepCommand(cluster.name, cluster.region, s) }));
@@ -142,7 +164,7 @@ export async function grant(deps: AccessDeps, input: GrantInput): Promise<Access
   const principals = await deps.directory.resolve(input.principal);
   const out: AccessChangeOutput = { cluster: cluster.name, region: cluster.region, mode: cluster.mode, dryRun: input.dryRun, changes: [] };
   if (backend === "aws-auth") {
-    const r: AwsAuthChange = await awsAuthGrant(await deps.awsAuth(cluster), cluster, principals, { groups: input.groups, username: input.username, dryRun: input.dryRun });
+    const r: AwsAuthChange = await awsAuthGrant(await deps.awsAuth(cluster), cluster, principals.map((p) => ({ p, username: usernameFor(p, backend, input)! })), { groups: input.groups, dryRun: input.dryRun });
     out.changes = r.changes;
     out.awsAuth = r.awsAuth;
     return out;
@@ -155,12 +177,13 @@ export async function grant(deps: AccessDeps, input: GrantInput): Promise<Access
   const planned = [];
   for (const p of principals) {
     const arn = entryArn(p);
-    const plan = planGrant(await deps.entries.get(arn), { principalArn: arn, username: input.username, groups: input.groups, policy });
-    planned.push({ p, arn, plan });
+    const username = usernameFor(p, backend, input);
+    const plan = planGrant(await deps.entries.get(arn), { principalArn: arn, username, groups: input.groups, policy });
+    planned.push({ p, arn, plan, username });
   }
-  for (const { p, arn, plan } of planned) {
+  for (const { p, arn, plan, username } of planned) {
     if (!input.dryRun) await apply(deps.entries, plan.steps);
-    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username: input.username, steps: render(cluster, plan), notes: plan.notes });
+    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username, steps: render(cluster, plan), notes: plan.notes });
   }
   return out;
 }
