@@ -11,6 +11,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   "kubeconfig add": ["name", "region", "profile", "role-arn", "assume-role-arn", "proxy-url", "alias", "user-alias", "kubeconfig", "exec", "exec-profile", "endpoint-url"],
   whoami: ["region", "profile", "output", "o"],
   serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
+  "aws-auth check": ["file", "cluster", "region", "output", "o"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode"],
@@ -31,6 +32,7 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   kubeconfig: ["add"],
   cache: ["clear"],
   serve: [],
+  "aws-auth": ["check"],
   sandbox: ["up", "down", "env", "demo"],
 };
 
