@@ -1,5 +1,5 @@
 /** Filesystem edge: read text (missing → undefined) and atomic 0600 writes that follow symlinks. */
-import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, unlinkSync, chmodSync } from "node:fs";
+import { mkdirSync, readFileSync, realpathSync, renameSync, writeFileSync, unlinkSync, chmodSync, linkSync } from "node:fs";
 import { dirname, basename, join, resolve, sep } from "node:path";
 import { randomBytes } from "node:crypto";
 import { EksAccessError } from "../core/errors.js";
@@ -57,4 +57,36 @@ export const nodeFiles: TextFiles = {
 export function userPath(path: string, home: string, cwd: string): string {
   const expanded = path === "~" ? home : path.startsWith(`~/`) || path.startsWith(`~${sep}`) ? join(home, path.slice(2)) : path;
   return resolve(cwd, expanded);
+}
+
+/**
+ * Writes a file that must not exist yet, atomically (temp file + hard link: readers never see it
+ * half-written, and an existing file is never replaced); its directory is made 0700 when new.
+ * Answers false when `path` already exists.
+ */
+export function writeNewFile(path: string, text: string, mode = 0o600): boolean {
+  const dir = dirname(path);
+  const fail = (err: unknown): EksAccessError =>
+    new EksAccessError("config", `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { hint: `check the permissions of ${dir}` });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fail(err);
+  }
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode, flag: "wx" });
+    chmodSync(tmp, mode);
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw fail(err);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not made */
+    }
+  }
 }

@@ -187,6 +187,30 @@ function grantCommands(y: Argv): Argv {
     );
 }
 
+function awsAuthCommand(y: Argv): Argv {
+  return y.command("aws-auth", "Work with the kube-system/aws-auth ConfigMap", (c) =>
+    c
+      .command(
+        "check",
+        "Report every problem of an aws-auth ConfigMap (offline) with the command that fixes it; exit 1 when any error or warning is found",
+        (b) =>
+          b
+            .option("file", { type: "string", demandOption: true, describe: "The ConfigMap as YAML or JSON (kubectl -n kube-system get configmap aws-auth -o yaml); --file=- reads stdin" })
+            .option("cluster", { type: "string", describe: "Cluster name the fix commands use (default: CLUSTER)" })
+            .option("region", { type: "string", describe: "Region the fix commands use" })
+            .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" })
+            .example("kubectl -n kube-system get configmap aws-auth -o yaml | $0 aws-auth check --file=- --cluster prod", "check a live cluster's aws-auth"),
+        async (a) => {
+          const { runAwsAuthCheck } = await import("./commands/aws-auth.js");
+          const r = runAwsAuthCheck(a);
+          out(r.text);
+          process.exitCode = r.code;
+        },
+      )
+      .demandCommand(1, "choose an aws-auth subcommand: check"),
+  );
+}
+
 type SandboxCliArgs = { dir?: string; keep?: boolean };
 
 function sandboxCommand(y: Argv): Argv {
@@ -244,6 +268,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   cacheCommand(app);
   serveCommand(app);
   grantCommands(app);
+}
+
+  awsAuthCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;

@@ -16,6 +16,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
   grant: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS, "namespace", "username", "username-template"],
   revoke: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS],
+  "aws-auth check": ["file", "cluster", "region", "output", "o"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode"],
@@ -38,6 +39,7 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   serve: [],
   grant: [],
   revoke: [],
+  "aws-auth": ["check"],
   sandbox: ["up", "down", "env", "demo"],
 };
 

@@ -14,3 +14,13 @@ export function awsCliCacheDir(env: Env, home: string): string | undefined {
   if (override === "off") return undefined;
   return override || `${env["HOME"] || home}/.aws/cli/cache`;
 }
+
+/**
+ * eks-access's own state (kept, unlike the caches): EKS_ACCESS_STATE_DIR, else ~/.eks-access.
+ * aws-auth backups live under backups/<kubeconfig context>/.
+ */
+export const stateDir = (env: Env, home: string): string => env["EKS_ACCESS_STATE_DIR"] || `${env["HOME"] || home}/.eks-access`;
+
+/** Where the aws-auth backups of one cluster context go (the context name made a safe file name). */
+export const awsAuthBackupDir = (env: Env, home: string, context: string): string =>
+  `${stateDir(env, home)}/backups/${context.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "_") || "_"}`;

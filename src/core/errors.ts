@@ -13,6 +13,7 @@ export type ErrorKind =
   | "cluster-state"
   | "kubeconfig"
   | "aws"
+  | "kubernetes"
   | "internal";
 
 const BRAND = Symbol.for("eks-access.error");

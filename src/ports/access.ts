@@ -54,23 +54,29 @@ export interface AwsAuthConfigMap {
 
 export interface AwsAuthWrite {
   before: AwsAuthConfigMap | undefined;
-  after: AwsAuthConfigMap;
-  /** the backup written before the change (0600), absent when nothing changed */
+  /** as written; when nothing was written, the ConfigMap as read (undefined: there is none) */
+  after: AwsAuthConfigMap | undefined;
+  /** the backup written before the change (0600), absent when nothing changed or there was no ConfigMap */
   backupPath?: string | undefined;
   /** how many 409 Conflicts were re-applied */
   conflicts: number;
 }
 
 export interface AwsAuthStore {
+  /** which cluster and where its backups go, for messages */
+  readonly target: { context: string; server: string; backupDir: string };
   /** the ConfigMap, or undefined when it does not exist */
   read(): Promise<AwsAuthConfigMap | undefined>;
   /**
    * Optimistic concurrency: reads, calls `edit` with the current data (undefined: no ConfigMap),
    * writes with the read resourceVersion (create when absent); on 409 Conflict re-reads and calls
-   * `edit` again, with bounded backoff. `edit` returns the new data, or "unchanged" to write nothing.
-   * Before each write the previous ConfigMap is saved as a timestamped 0600 backup.
+   * `edit` again, with bounded backoff. `edit` returns the new data, or "unchanged" to write nothing
+   * (data equal to the current data is not written either). Before each write the previous
+   * ConfigMap is saved as a timestamped 0600 backup.
    */
   update(edit: (current: AwsAuthConfigMap | undefined) => Record<string, string> | "unchanged"): Promise<AwsAuthWrite>;
   /** replaces the ConfigMap's data with a backup's (same concurrency rules, itself backed up first) */
   restore(backupFile: string): Promise<AwsAuthWrite>;
+  /** the backups of this cluster, newest first */
+  backups(): Promise<string[]>;
 }
