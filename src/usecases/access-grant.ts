@@ -10,7 +10,7 @@ import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, typ
 import { canonicalArn } from "../core/arn.js";
 import { accessEntryArn, defaultAccessEntryUsername } from "../core/principal.js";
 import { EksAccessError, usageError } from "../core/errors.js";
-import type { AccessEntryStore, ClusterAccess } from "../ports/access-entries.js";
+import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
 import type { AwsAuthStore, PrincipalDirectory, PrincipalInput, ResolvedPrincipal } from "../ports/access.js";
 import type { CallerIdentity } from "../ports/sts.js";
 import { awsAuthGrant, awsAuthRevoke, type AwsAuthChange } from "./access-aws-auth.js";

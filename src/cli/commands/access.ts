@@ -3,7 +3,7 @@ import { awsContext, principalDirectory, type AwsContext } from "../../compose.j
 import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import { usageError } from "../../core/errors.js";
 import { classifyPrincipal, permissionSetInput, type PrincipalInput } from "../../core/principal.js";
-import type { ClusterAccess } from "../../ports/access-entries.js";
+import type { ClusterAccess } from "../../ports/access-entry-store.js";
 import { grant, revoke, type AccessChangeOutput, type AccessDeps, type Backend, type UsernameTemplate } from "../../usecases/access-grant.js";
 
 export interface AccessArgs {
@@ -65,7 +65,7 @@ async function deps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise<{ deps: Acce
   const eksEndpoint = a.endpointUrl !== undefined ? checkedEndpoint(a.endpointUrl, "--endpoint-url", "eks") : endpointOverride("eks", env);
   const ctx = await awsContext({ profile: a.profile, region: a.region, env, debug: a.debug });
   if (!ctx.region) throw usageError("no AWS region for the cluster", "pass --region, or set AWS_REGION or the profile's region");
-  const [{ eksAccessEntries }, { getCallerIdentity }] = await Promise.all([import("../../adapters/eks-access-entries.js"), import("../../adapters/sts.js")]);
+  const [{ eksAccessEntries }, { getCallerIdentity }] = await Promise.all([import("../../adapters/eks-access-entry-store.js"), import("../../adapters/sts.js")]);
   const entries = await eksAccessEntries({ clusterName: a.cluster, region: ctx.region, credentials: ctx.credentials, endpoint: eksEndpoint });
   const directory = await principalDirectory(ctx, env, a.lookupRole ? { lookupRoleName: a.lookupRole } : {});
   let caller: ReturnType<AccessDeps["caller"]> | undefined;

@@ -16,7 +16,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { parseArn } from "../core/arn.js";
 import { EksAccessError } from "../core/errors.js";
 import type { AccessEntryState, AccessScope, AssociatedPolicy, AuthenticationMode } from "../core/access-entry-plan.js";
-import type { AccessEntryStore, ClusterAccess } from "../ports/access-entries.js";
+import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
 import { awsError, recordEndpoint } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
