@@ -45,3 +45,23 @@ export async function awsContext(opts: AwsContextOptions): Promise<AwsContext> {
   }
   return { region, credentials, namedProfile: named };
 }
+
+/**
+ * Region and credentials for a long-running process (`serve`): resolved now, so a problem shows at
+ * start, and resolved again (same precedence, same AWS CLI cache) whenever an SDK client finds
+ * them within 5 minutes of their expiration — a role or SSO session outlives no server.
+ */
+export async function awsSession(opts: AwsContextOptions): Promise<{ region: string | undefined; credentials: () => Promise<AwsCredentialIdentity> }> {
+  const first = await awsContext(opts);
+  let initial: AwsCredentialIdentity | undefined = first.credentials;
+  const credentials = async (): Promise<AwsCredentialIdentity> => {
+    if (initial !== undefined) {
+      const c = initial;
+      initial = undefined;
+      return c;
+    }
+    const { resolveCredentials } = await import("./aws-part.js");
+    return (await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined })).credentials;
+  };
+  return { region: first.region, credentials };
+}
