@@ -85,3 +85,27 @@ export async function awsAuthStore(c: { kubeconfig?: string | undefined; context
   const home = homedir();
   return kubeAwsAuthStore({ kubeconfig: c.kubeconfig, context: c.context, env: c.env, home, cwd: process.cwd() }, { backupDir: (context) => awsAuthBackupDir(c.env, home, context) });
 }
+
+/**
+ * Region and credentials for a long-running process (`serve`): resolved now, so a problem shows at
+ * start, and resolved again (same precedence, same AWS CLI cache) once they are within 5 minutes
+ * of their expiration — a role or SSO session outlives no server. One provider for every SDK
+ * client of the process: they share the credentials, and concurrent asks share one resolution.
+ */
+export async function awsSession(opts: AwsContextOptions): Promise<{ region: string | undefined; credentials: () => Promise<AwsCredentialIdentity> }> {
+  const first = await awsContext(opts);
+  let current: AwsCredentialIdentity = first.credentials;
+  let pending: Promise<AwsCredentialIdentity> | undefined;
+  const fresh = (c: AwsCredentialIdentity): boolean => c.expiration === undefined || c.expiration.getTime() - Date.now() > 5 * 60_000;
+  const credentials = (): Promise<AwsCredentialIdentity> => {
+    if (fresh(current)) return Promise.resolve(current);
+    pending ??= (async () => {
+      const { resolveCredentials } = await import("./aws-part.js");
+      return (await resolveCredentials({ profile: opts.profile, env: opts.env, promptMfa: undefined })).credentials;
+    })()
+      .then((c) => (current = c))
+      .finally(() => (pending = undefined));
+    return pending;
+  };
+  return { region: first.region, credentials };
+}

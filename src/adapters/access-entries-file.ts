@@ -7,8 +7,9 @@
 import { readFileSync, statSync } from "node:fs";
 import { parseDynamicFile, type DynamicFileRow } from "../core/dynamic-file.js";
 import { indexByPrincipalId } from "../core/subject-access.js";
+import type { AccessEntrySource } from "../ports/access-entries.js";
 
-export class AccessEntriesFile {
+export class AccessEntriesFile implements AccessEntrySource {
   private version = "";
   private index: ReadonlyMap<string, DynamicFileRow> = new Map();
   private reported = "";
@@ -17,6 +18,13 @@ export class AccessEntriesFile {
     readonly path: string,
     private readonly warn: (line: string) => void = () => {},
   ) {}
+
+  get description(): string {
+    return `file ${this.path}`;
+  }
+
+  /** Nothing runs in the background: each look-up checks the file. */
+  close(): void {}
 
   /** The current rows by unique id (empty until the file exists). */
   current(): ReadonlyMap<string, DynamicFileRow> {

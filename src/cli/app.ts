@@ -115,9 +115,24 @@ function serveCommand(y: Argv): Argv {
         .option("port", { type: "number", default: 21364, describe: "HTTPS port (0: any free port)" })
         .option("tls-cert-file", { type: "string", describe: "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts" })
         .option("tls-private-key-file", { type: "string", describe: "Its private key (PEM)" })
-        .option("access-entries-file", { type: "string", describe: "Access entries with their policies, in aws-iam-authenticator's dynamic-file format (re-read when it changes)" })
+        .option("access-entries-file", {
+          type: "string",
+          describe: "Source 1: access entries with their policies in aws-iam-authenticator's dynamic-file format, re-read when it changes — for a cluster whose authenticator reads the same file (the sandbox writes one)",
+        })
+        .option("access-entries-from", {
+          choices: ["eks"] as const,
+          describe: "Source 2: eks = the access entries of --cluster-name read from the EKS API (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies; IAM GetRole/GetUser for unique ids), refreshed every --refresh-interval — to enforce an EKS cluster's entries on another apiserver, or against an EKS API emulator (--endpoint-url)",
+        })
+        .option("cluster-name", { type: "string", describe: "With --access-entries-from eks: the EKS cluster whose access entries to read" })
+        .option("region", { type: "string", describe: "With --access-entries-from eks: AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
+        .option("profile", { type: "string", describe: "With --access-entries-from eks: AWS profile to read as (default: AWS_PROFILE or the default chain); re-resolved before it expires" })
+        .option("endpoint-url", { type: "string", describe: "With --access-entries-from eks: EKS API endpoint override (as the AWS CLI's --endpoint-url; IAM: AWS_ENDPOINT_URL_IAM)" })
+        .option("refresh-interval", { type: "string", describe: "With --access-entries-from eks: time between the end of one refresh and the next, e.g. 30s, 2m (default 30s); a failed refresh keeps the last good entries" })
         .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-file access-entries.json", "then: kube-apiserver --authorization-mode=Node,RBAC,Webhook --authorization-webhook-config-file=<kubeconfig with https://127.0.0.1:21364/authorize>")
-        .epilogue("Allowed requests answer allowed with the policy as reason; everything else gets no opinion, so RBAC keeps deciding. Impersonated users get nothing from access policies, as on EKS."),
+        .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-from eks --cluster-name prod --region eu-west-1", "the entries of EKS cluster prod, refreshed every 30s")
+        .epilogue(
+          "Give exactly one source. Allowed requests answer allowed with the policy as reason; everything else gets no opinion, so RBAC keeps deciding. Impersonated users get nothing from access policies, as on EKS. The EKS source makes at most 4 calls at once, looks each entry's unique id up in IAM once, and leaves out entries whose principal was deleted or re-created after the entry (EKS binds an entry to the unique id it had).",
+        ),
     async (a) => {
       const { runServe } = await import("./commands/serve.js");
       await runServe(a, (l) => void process.stderr.write(`${l}\n`));
@@ -268,8 +283,6 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   cacheCommand(app);
   serveCommand(app);
   grantCommands(app);
-}
-
   awsAuthCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError

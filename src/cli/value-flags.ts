@@ -13,7 +13,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   token: Object.entries(TOKEN_FLAGS).flatMap(([name, spec]) => (spec.type !== "string" ? [] : "short" in spec ? [name, spec.short] : [name])),
   "kubeconfig add": ["name", "region", "profile", "role-arn", "assume-role-arn", "proxy-url", "alias", "user-alias", "kubeconfig", "exec", "exec-profile", "endpoint-url"],
   whoami: ["region", "profile", "output", "o"],
-  serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file"],
+  serve: ["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file", "access-entries-from", "cluster-name", "region", "profile", "endpoint-url", "refresh-interval"],
   grant: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS, "namespace", "username", "username-template"],
   revoke: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS],
   "aws-auth check": ["file", "cluster", "region", "output", "o"],

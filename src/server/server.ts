@@ -2,14 +2,15 @@
  * `eks-access serve`: the project's HTTPS server for the kube-apiserver. Today it answers
  * SubjectAccessReview (`POST /authorize`, authorization.k8s.io/v1 and v1beta1) with EKS's access
  * policies, beside RBAC (allowed, or no opinion: it never denies); `GET /healthz`. The decision is
- * core/subject-access.ts; this file only speaks HTTP.
+ * core/subject-access.ts and the entries come from an AccessEntrySource (ports/access-entries.ts);
+ * this file only speaks HTTP.
  */
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { decideSubjectAccess, type SubjectAccessReviewSpec } from "../core/subject-access.js";
-import { AccessEntriesFile } from "../adapters/access-entries-file.js";
+import type { AccessEntrySource } from "../ports/access-entries.js";
 
 export interface ServeOptions {
   /** listen address; default 127.0.0.1 */
@@ -17,8 +18,8 @@ export interface ServeOptions {
   /** 0 = a free port */
   port: number;
   tls: { certFile: string; keyFile: string };
-  /** access entries in the dynamic-file format */
-  accessEntriesFile: string;
+  /** the current access entries (a file, or the EKS API): the server does not care which; its owner closes it */
+  accessEntries: AccessEntrySource;
   log?: (line: string) => void;
 }
 
@@ -56,7 +57,7 @@ const REVIEW_VERSIONS = new Set(["authorization.k8s.io/v1", "authorization.k8s.i
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const log = opts.log ?? (() => {});
-  const entries = new AccessEntriesFile(opts.accessEntriesFile, log);
+  const entries = opts.accessEntries;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? "/").split("?")[0];
     if (req.method === "GET" && path === "/healthz") {

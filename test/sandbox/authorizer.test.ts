@@ -17,6 +17,7 @@ import { type KubeEnv, kubectl, requestText, startKube, writeTokenKubeconfig } f
 import { locatePeers } from "../../src/sandbox/cluster/peers.js";
 import { createTestCa, issueLeafCertificate } from "../../src/sandbox/emulator/tls.js";
 import { startServer, type RunningServer } from "../../src/server/server.js";
+import { AccessEntriesFile } from "../../src/adapters/access-entries-file.js";
 import { dynamicFileFor, type AccessEntryView } from "../../src/core/dynamic-file.js";
 
 const VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
@@ -62,7 +63,7 @@ before(async () => {
   const leaf = await issueLeafCertificate(ca, { name: "serve", ipAddresses: ["127.0.0.1"], dnsNames: ["localhost"] });
   entriesFile = join(dir, "access-entries.json");
   writeEntries([alice([{ policyArn: VIEW, accessScope: { type: "namespace", namespaces: ["team-a"] } }])]);
-  authz = await startServer({ port: 0, tls: { certFile: leaf.certPath, keyFile: leaf.keyPath }, accessEntriesFile: entriesFile });
+  authz = await startServer({ port: 0, tls: { certFile: leaf.certPath, keyFile: leaf.keyPath }, accessEntries: new AccessEntriesFile(entriesFile) });
   // the TokenReview side: a stand-in for the authenticator, answering the fixed identities above
   tokenWebhook = createServer({ cert: leaf.certPem, key: leaf.keyPem }, (req, res) => {
     let body = "";

@@ -40,16 +40,16 @@ test("create: defaults (STANDARD, EKS's usernames), ARN shape, unique id bound, 
 
 test("create: the rules EKS documents", () => {
   const { ae } = make();
-  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:sts::${ACCT}:assumed-role/dev/alice` }), "InvalidParameterException", 400, /STS session/);
-  rejects(() => ae.createAccessEntry("sb", { principalArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-1" }), "InvalidParameterException", 400, /not a valid IAM role or user ARN/);
-  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:iam::${ACCT}:role/missing` }), "InvalidParameterException", 400, /does not exist in IAM/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:sts::${ACCT}:assumed-role/dev/alice` }), "InvalidParameterException", 400, /^The principalArn parameter format is not valid$/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: "arn:aws:sso:::permissionSet/ssoins-1/ps-1" }), "InvalidParameterException", 400, /^The principalArn parameter format is not valid$/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:iam::${ACCT}:role/missing` }), "InvalidParameterException", 400, /^The specified principalArn is invalid: invalid principal\.$/);
   rejects(() => ae.createAccessEntry("sb", { principalArn: USER, type: "EC2_LINUX" }), "InvalidParameterException", 400, /take an IAM role/);
   rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, type: "FARGATE_LINUX", username: "x" }), "InvalidParameterException", 400, /can't be set/);
-  rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, type: "WINDOWS" }), "InvalidParameterException", 400, /type WINDOWS is not valid/);
-  for (const u of ["system:x", "eks:x", "aws:x", "amazon:x", "iam:x"]) rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, username: u }), "InvalidParameterException", 400, /can't start with/);
-  rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, kubernetesGroups: ["devs", "system:masters"] }), "InvalidParameterException", 400, /system:masters/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, type: "WINDOWS" }), "InvalidParameterException", 400, /^AccessEntry type must be one of \[EC2, EC2_LINUX, EC2_WINDOWS, FARGATE_LINUX, HYBRID_LINUX, HYPERPOD_LINUX, STANDARD\]$/);
+  for (const u of ["system:x", "eks:x", "aws:x", "amazon:x", "iam:x"]) rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, username: u }), "InvalidParameterException", 400, new RegExp(`^The username must not begin with ${u.slice(0, -1)}$`));
+  rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, kubernetesGroups: ["devs", "system:masters"] }), "InvalidParameterException", 400, /^The kubernetes group name system:masters is invalid, it cannot start with system:$/);
   rejects(() => ae.createAccessEntry("sb", { principalArn: ROLE, username: "dev{{SessionName}}" }), "InvalidParameterException", 400, /colon must come before/);
-  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:iam::${ACCT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS` }), "InvalidParameterException", 400, /service-linked/);
+  rejects(() => ae.createAccessEntry("sb", { principalArn: `arn:aws:iam::${ACCT}:role/aws-service-role/eks.amazonaws.com/AWSServiceRoleForAmazonEKS` }), "InvalidParameterException", 400, /^The caller is not allowed to modify access entries with a principalArn value of a Service Linked Role$/);
   rejects(() => ae.createAccessEntry("sb", { principalArn: "arn:aws:iam::111122223333:role/node", type: "EC2_LINUX" }), "InvalidParameterException", 400, /cluster's account/);
   rejects(() => ae.createAccessEntry("nope", { principalArn: ROLE }), "ResourceNotFoundException", 404, /^No cluster found for name: nope\.$/);
   assert.deepEqual(ae.listAccessEntries("sb").items, [], "nothing was created by the refused calls");
@@ -107,7 +107,8 @@ test("update and delete; unknown entries are ResourceNotFoundException", () => {
   rejects(() => ae.updateAccessEntry("sb", ROLE, { username: "x{{SessionNameRaw}}" }), "InvalidParameterException", 400, /colon must come before \{\{SessionNameRaw\}\}/);
   assert.deepEqual([e.kubernetesGroups, e.username], [["b", "c"], "dev:{{SessionName}}"]);
   assert.notEqual(e.modifiedAt, e.createdAt);
-  rejects(() => ae.updateAccessEntry("sb", ROLE, { username: "system:admin" }), "InvalidParameterException", 400, /can't start with/);
+  rejects(() => ae.updateAccessEntry("sb", ROLE, { username: "system:admin" }), "InvalidParameterException", 400, /^The username must not begin with system:$/);
+  rejects(() => ae.describeAccessEntry("sb", "arn:aws:eks:us-west-2:123456789012:access-entry/sb/role/123456789012/dev/x"), "InvalidParameterException", 400, /^The principalArn parameter format is not valid$/);
   ae.deleteAccessEntry("sb", ROLE);
   rejects(() => ae.describeAccessEntry("sb", ROLE), "ResourceNotFoundException", 404, /^The specified principalArn could not be found\./);
 });

@@ -5,8 +5,9 @@
  * the answers and errors in EKS's rest-json shapes (errors: `{"message": …}` with the exception
  * name in `x-amzn-ErrorType`). State is a plain JSON document, so the sandbox persists it.
  *
- * Messages marked "seen" are EKS's own wording as users have reported it; the others are this
- * emulator's wording for a rule EKS documents (the exception name and status are EKS's).
+ * Messages marked "seen" are EKS's own wording as users have reported it (the README lists where);
+ * the others are this emulator's wording for a rule EKS documents (the exception name and status
+ * are EKS's). test/sandbox/access-entry-rules.test.ts pins every one as the AWS CLI prints it.
  */
 import { ACCESS_POLICIES, ACCESS_POLICY_ARN_PREFIX } from "../../core/access-policies.js";
 
@@ -117,6 +118,9 @@ export function parsePrincipalArn(arn: string): PrincipalArn | undefined {
 
 const RESERVED_USERNAME_PREFIXES = ["system:", "eks:", "aws:", "amazon:", "iam:"];
 
+// seen: for STS session ARNs, and for an ARN that is no IAM role or user (any call naming the entry)
+const INVALID_PRINCIPAL_FORMAT = "The principalArn parameter format is not valid";
+
 export interface CreateAccessEntryInput {
   principalArn: string;
   kubernetesGroups?: string[] | undefined;
@@ -209,6 +213,7 @@ export class AccessEntries {
 
   private entry(clusterName: string, principalArn: string): AccessEntryState {
     this.apiCluster(clusterName);
+    if (!parsePrincipalArn(principalArn)) throw invalidParameter(INVALID_PRINCIPAL_FORMAT);
     const e = this.state.entries[clusterName]?.[principalArn];
     if (!e) throw notFound(`The specified principalArn could not be found. You can view your available access entries with 'list-access-entries'.`);
     return e;
@@ -217,28 +222,28 @@ export class AccessEntries {
   createAccessEntry(clusterName: string, input: CreateAccessEntryInput): AccessEntryState {
     const cluster = this.apiCluster(clusterName);
     const type = input.type ?? "STANDARD";
-    if (!(ACCESS_ENTRY_TYPES as readonly string[]).includes(type)) throw invalidParameter(`The type ${type} is not valid. Valid types are [${ACCESS_ENTRY_TYPES.join(", ")}].`);
-    if (/^arn:aws[a-z-]*:sts::\d{12}:assumed-role\//.test(input.principalArn)) {
-      throw invalidParameter(`The principalArn ${input.principalArn} is an STS session. Use the ARN of the IAM role instead (arn:aws:iam::<account>:role/<name>).`);
-    }
+    // seen (through CloudFormation, when there were four types): the valid types, sorted
+    if (!(ACCESS_ENTRY_TYPES as readonly string[]).includes(type)) throw invalidParameter(`AccessEntry type must be one of [${[...ACCESS_ENTRY_TYPES].sort().join(", ")}]`);
+    // an STS session ARN (arn:aws:sts::…:assumed-role/…) is no IAM role or user ARN either
     const principal = parsePrincipalArn(input.principalArn);
-    if (!principal) throw invalidParameter(`The principalArn ${input.principalArn} is not a valid IAM role or user ARN.`);
-    if (principal.kind === "role" && principal.path.startsWith("/aws-service-role/")) {
-      throw invalidParameter(`The principalArn ${input.principalArn} is a service-linked role; access entries don't support service-linked roles.`);
-    }
+    if (!principal) throw invalidParameter(INVALID_PRINCIPAL_FORMAT);
+    // seen
+    if (principal.kind === "role" && principal.path.startsWith("/aws-service-role/")) throw invalidParameter("The caller is not allowed to modify access entries with a principalArn value of a Service Linked Role");
     const existing = this.state.entries[clusterName]?.[input.principalArn];
     // seen: ResourceInUseException (409)
     if (existing) throw new EksApiError("ResourceInUseException", "The specified access entry resource is already in use on this cluster.");
     const groups = input.kubernetesGroups ?? [];
+    // the username and groups rules come first (seen: a reserved username on a node-type entry is refused as such)
+    if (input.username !== undefined) this.checkUsername(input.username);
+    this.checkGroups(groups);
     if (type !== "STANDARD") {
       if (principal.kind !== "role") throw invalidParameter(`Access entries of type ${type} take an IAM role as principal, not a user.`);
       if (principal.account !== accountOf(cluster.arn)) throw invalidParameter(`Access entries of type ${type} need a role in the cluster's account ${accountOf(cluster.arn)}, not ${principal.account}.`);
       if (groups.length > 0 || input.username !== undefined) throw invalidParameter(`username and kubernetesGroups can't be set for access entries of type ${type}.`);
     }
-    if (input.username !== undefined) this.checkUsername(input.username);
-    this.checkGroups(groups);
     const iam = this.deps.iamPrincipal(input.principalArn);
-    if (!iam) throw invalidParameter(`The principalArn ${input.principalArn} does not exist in IAM. Create the ${principal.kind} first, or check the ARN (a role's path is part of its ARN).`);
+    // seen: also for an SSO role named without its /aws-reserved/… path (that ARN names no role)
+    if (!iam) throw invalidParameter("The specified principalArn is invalid: invalid principal.");
     const now = this.stamp();
     const entry: AccessEntryState = {
       clusterName,
@@ -259,7 +264,8 @@ export class AccessEntries {
 
   private checkUsername(username: string): void {
     const reserved = RESERVED_USERNAME_PREFIXES.find((p) => username.startsWith(p));
-    if (reserved) throw invalidParameter(`The username ${username} is not valid: usernames can't start with ${RESERVED_USERNAME_PREFIXES.join(", ")}.`);
+    // seen for system: (the other prefixes worded alike)
+    if (reserved) throw invalidParameter(`The username must not begin with ${reserved}`);
     if (username === "") throw invalidParameter("The username can't be empty.");
     // EKS user guide: "the username must include a colon before {{SessionName}}"
     for (const t of ["{{SessionName}}", "{{SessionNameRaw}}"]) {
@@ -270,7 +276,8 @@ export class AccessEntries {
 
   private checkGroups(groups: readonly string[]): void {
     const bad = groups.find((g) => g.startsWith("system:"));
-    if (bad) throw invalidParameter(`The kubernetesGroups value ${bad} is not valid: group names can't start with system:.`);
+    // seen, from CreateAccessEntry and UpdateAccessEntry
+    if (bad) throw invalidParameter(`The kubernetes group name ${bad} is invalid, it cannot start with system:`);
   }
 
   describeAccessEntry(clusterName: string, principalArn: string): AccessEntryState {
@@ -286,11 +293,11 @@ export class AccessEntries {
 
   updateAccessEntry(clusterName: string, principalArn: string, input: { kubernetesGroups?: string[] | undefined; username?: string | undefined }): AccessEntryState {
     const e = this.entry(clusterName, principalArn);
+    if (input.username !== undefined) this.checkUsername(input.username);
+    if (input.kubernetesGroups !== undefined) this.checkGroups(input.kubernetesGroups);
     if (e.type !== "STANDARD" && ((input.kubernetesGroups?.length ?? 0) > 0 || input.username !== undefined)) {
       throw invalidParameter(`username and kubernetesGroups can't be set for access entries of type ${e.type}.`);
     }
-    if (input.username !== undefined) this.checkUsername(input.username);
-    if (input.kubernetesGroups !== undefined) this.checkGroups(input.kubernetesGroups);
     if (input.kubernetesGroups !== undefined) e.kubernetesGroups = [...input.kubernetesGroups];
     if (input.username !== undefined) e.username = input.username;
     e.modifiedAt = this.stamp();
