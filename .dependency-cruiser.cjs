@@ -5,7 +5,7 @@
  * paths resolved (so `../core/../adapters/x` is an import of adapters). test/unit/layering.test.ts
  * runs these rules on purpose-made violations to prove each one reports them.
  *
- *   core      → core, and the pure `yaml` library; no node:* builtin, no SDK, no I/O
+ *   core      → core, and the pure `yaml` and `diff` libraries; no node:* builtin, no SDK, no I/O
  *   ports     → core and ports, type-only (interfaces)
  *   usecases  → core, ports, use cases
  *   adapters  → core, ports, adapters, packages, builtins; use cases' types only; never a shell
@@ -20,10 +20,10 @@ module.exports = {
   forbidden: [
     {
       name: "core-is-pure",
-      comment: "src/core imports only src/core and the yaml library (no node:* builtins, no SDK, no I/O)",
+      comment: "src/core imports only src/core and the yaml and diff libraries (no node:* builtins, no SDK, no I/O)",
       severity: "error",
       from: { path: "^src/core/" },
-      to: { pathNot: ["^src/core/", "(^|/)node_modules/yaml/"] },
+      to: { pathNot: ["^src/core/", "(^|/)node_modules/(yaml|diff)/"] },
     },
     {
       name: "ports-are-interfaces",

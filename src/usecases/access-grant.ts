@@ -6,7 +6,7 @@
  * leaves everything as it was.
  */
 import { ACCESS_POLICY_ARN_PREFIX, findAccessPolicy, POLICY_SHORT_NAMES } from "../core/access-policies.js";
-import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, type AccessScope, type AuthenticationMode, type Plan } from "../core/access-entry-plan.js";
+import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, type AccessScope, type Plan } from "../core/access-entry-plan.js";
 import { canonicalArn } from "../core/arn.js";
 import { accessEntryArn, defaultAccessEntryUsername } from "../core/principal.js";
 import { EksAccessError, usageError } from "../core/errors.js";
@@ -14,6 +14,9 @@ import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-stor
 import type { AwsAuthStore, PrincipalDirectory, PrincipalInput, ResolvedPrincipal } from "../ports/access.js";
 import type { CallerIdentity } from "../ports/sts.js";
 import { awsAuthGrant, awsAuthRevoke, type AwsAuthChange } from "./access-aws-auth.js";
+import type { AccessChangeOutput, PrincipalChange } from "./access-types.js";
+
+export type { AccessChangeOutput, PrincipalChange };
 
 export type Backend = "auto" | "aws-auth" | "access-entry";
 
@@ -23,7 +26,6 @@ export type Backend = "auto" | "aws-auth" | "access-entry";
  * e-mail's `@`; aws-auth only), eks = EKS's own default for access entries.
  */
 export type UsernameTemplate = "session" | "session-raw" | "eks";
-export const USERNAME_TEMPLATES: readonly UsernameTemplate[] = ["session", "session-raw", "eks"];
 
 export interface AccessDeps {
   entries: AccessEntryStore;
@@ -53,28 +55,6 @@ export interface RevokeInput {
   backend: Backend;
   force: boolean;
   dryRun: boolean;
-}
-
-export interface PrincipalChange {
-  principal: string;
-  /** how the input became this principal */
-  from: string;
-  backend: "aws-auth" | "access-entry";
-  /** the ARN as the backend stores it */
-  writtenAs: string;
-  username?: string | undefined;
-  steps: Array<{ text: string; command?: string | undefined }>;
-  notes: string[];
-}
-
-export interface AccessChangeOutput {
-  cluster: string;
-  region: string;
-  mode: AuthenticationMode;
-  dryRun: boolean;
-  changes: PrincipalChange[];
-  /** aws-auth: the unified diff of the ConfigMap, the backup written before the change */
-  awsAuth?: { diff: string; backupPath?: string | undefined; conflicts: number } | undefined;
 }
 
 const RESERVED_USERNAME = /^(system:|eks:|aws:|amazon:|iam:)/;

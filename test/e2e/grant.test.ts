@@ -50,7 +50,8 @@ const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "conf
 
 function profile(name: string, lines: string[]): void {
   appendFileSync(env["AWS_CONFIG_FILE"]!, `[profile ${name}]\n${lines.join("\n")}\nregion = us-west-2\n`);
-  const r = runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", name, "--alias", name, "--kubeconfig", join(dir, `kc-${name}`)], { env });
+    // looked up as the sandbox admin (a role of the member account cannot see the cluster), connecting as `name`
+  const r = runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--exec-profile", name, "--alias", name, "--kubeconfig", join(dir, `kc-${name}`)], { env });
   assert.equal(r.status, 0, r.stderr);
 }
 const roleProfile = (name: string, roleArn: string, session: string) => profile(name, [`role_arn = ${roleArn}`, "source_profile = sandbox-admin", `role_session_name = ${session}`]);

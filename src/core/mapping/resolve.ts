@@ -26,7 +26,9 @@ import { dynamicFileFor, type AccessEntryView, type DynamicFileRow } from "../dy
 import { arnKey, type AwsAuthRow } from "./aws-auth.js";
 import { renderTemplate, type TemplateIdentity } from "./templates.js";
 
-export type AuthenticationMode = "CONFIG_MAP" | "API_AND_CONFIG_MAP" | "API";
+import type { AuthenticationMode } from "../access-entry-plan.js";
+
+export type { AuthenticationMode };
 
 /** The caller, as GetCallerIdentity (and the token) tell the authenticator. */
 export interface CallerIdentity {

@@ -11,8 +11,9 @@
  */
 import { ACCESS_POLICIES, ACCESS_POLICY_ARN_PREFIX } from "../../core/access-policies.js";
 
-export type AuthenticationMode = "CONFIG_MAP" | "API_AND_CONFIG_MAP" | "API";
-export const AUTHENTICATION_MODES: readonly AuthenticationMode[] = ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"];
+import { AUTHENTICATION_MODES, type AuthenticationMode } from "../../core/access-entry-plan.js";
+
+export { AUTHENTICATION_MODES, type AuthenticationMode };
 export const ACCESS_ENTRY_TYPES = ["STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"] as const;
 
 /** An EKS API error: the exception name (x-amzn-ErrorType), HTTP status and message. */
