@@ -6,7 +6,7 @@
  * lower-cased row ARNs (pkg/mapper/configmap: ConfigMapMapper.Map, MapStore.saveMap).
  */
 import { isPermissionSetArn, isSsoRolePath, parseArn, parsePrincipal, roleArnWithoutPath } from "../arn.js";
-import { type AwsAuthIssueCode, type AwsAuthRow, type ParsedAwsAuth } from "./aws-auth.js";
+import { type AwsAuthIssue, type AwsAuthIssueCode, type AwsAuthRow, type ParsedAwsAuth } from "./aws-auth.js";
 import { effectiveMappings } from "./resolve.js";
 import { templateProblem } from "./templates.js";
 
@@ -97,8 +97,12 @@ export function checkAwsAuth(parsed: ParsedAwsAuth, opts: CheckOptions): AwsAuth
   const problems: AwsAuthProblem[] = [];
   const add = (p: AwsAuthProblem): void => void problems.push(p);
 
+  // indexes, so checking n rows stays linear (10,000-row ConfigMaps exist)
+  const rowAt = new Map(parsed.rows.map((r) => [`${r.kind} ${r.index}`, r] as const));
+  const issuesOf = new Map<string, AwsAuthIssue[]>();
+  for (const i of parsed.issues) if (i.index !== undefined) issuesOf.set(`${i.key} ${i.index}`, [...(issuesOf.get(`${i.key} ${i.index}`) ?? []), i]);
   for (const issue of parsed.issues) {
-    const row = issue.index === undefined ? undefined : parsed.rows.find((r) => r.kind === issue.key && r.index === issue.index);
+    const row = issue.index === undefined ? undefined : rowAt.get(`${issue.key} ${issue.index}`);
     add({
       code: issue.code,
       severity: ISSUE_SEVERITY[issue.code],
@@ -110,8 +114,9 @@ export function checkAwsAuth(parsed: ParsedAwsAuth, opts: CheckOptions): AwsAuth
     });
   }
 
-  const effective = effectiveMappings({ mode: "CONFIG_MAP", awsAuth: parsed.rows });
+  const effective = new Map(effectiveMappings({ mode: "CONFIG_MAP", awsAuth: parsed.rows }).map((e) => [e.row, e] as const));
   for (const row of parsed.rows) {
+    const rowIssues = issuesOf.get(`${row.kind} ${row.index}`) ?? [];
     if (row.kind === "mapAccounts") {
       const account = row.account ?? "";
       if (!/^\d{12}$/.test(account)) {
@@ -130,11 +135,11 @@ export function checkAwsAuth(parsed: ParsedAwsAuth, opts: CheckOptions): AwsAuth
     }
     const where = `${row.kind} line ${row.line}`;
     const base = { key: row.kind, line: row.line, arn: row.arn };
-    checkArn(row, where, base, fixes, add, parsed.issues.some((i) => i.code === "arn-key-mismatch" && i.key === row.kind && i.index === row.index));
+    checkArn(row, where, base, fixes, add, rowIssues.some((i) => i.code === "arn-key-mismatch"));
 
     if (row.arn !== undefined && row.arn.trim() !== "") {
-      const shadowing = effective.find((e) => e.row === row && !e.effective && e.shadowedBy);
-      if (shadowing?.shadowedBy) {
+      const shadowing = effective.get(row);
+      if (shadowing && !shadowing.effective && shadowing.shadowedBy) {
         const winner = shadowing.shadowedBy;
         add({
           ...base,
@@ -158,7 +163,7 @@ export function checkAwsAuth(parsed: ParsedAwsAuth, opts: CheckOptions): AwsAuth
       if (problem) add({ ...base, code: "unknown-template", severity: "error", message: `${where}: ${problem}`, fix: `${EDIT}   # ${where}` });
     }
 
-    const badGroupItem = parsed.issues.some((i) => i.code === "field-type" && i.key === row.kind && i.index === row.index && i.message.includes("a group must be"));
+    const badGroupItem = rowIssues.some((i) => i.code === "field-type" && i.message.includes("a group must be"));
     for (const g of row.groups) {
       if (g === "" && badGroupItem) continue; // reported as field-type
       if (g.trim() === "" || /\s/.test(g)) {

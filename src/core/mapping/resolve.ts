@@ -105,22 +105,74 @@ function normalise(id: CallerIdentity): { canonical: string; userId: string; ses
   return { canonical, userId: uniqueId, sessionName: id.sessionName ?? session ?? "", accessKeyId: id.accessKeyId ?? "" };
 }
 
-/** The last row per lower-cased ARN of one key (MapStore.saveMap). */
-function lastRows(rows: readonly AwsAuthRow[], kind: "mapRoles" | "mapUsers"): Map<string, AwsAuthRow> {
-  const m = new Map<string, AwsAuthRow>();
-  for (const r of rows) if (r.kind === kind) m.set(arnKey(r.arn ?? ""), r);
-  return m;
+/**
+ * aws-auth's rows indexed as the ConfigMap backend keeps them (MapStore.saveMap): the last row per
+ * lower-cased ARN of each key, every row per key and ARN (for duplicate notes), the accounts.
+ * Built once per rows array, so resolving or classifying n principals is linear, not n².
+ */
+interface RowIndex {
+  roles: Map<string, AwsAuthRow>;
+  users: Map<string, AwsAuthRow>;
+  /** `${kind} ${key}` → every row of that key and ARN, in order */
+  all: Map<string, AwsAuthRow[]>;
+  /** account id → its first mapAccounts row */
+  accounts: Map<string, AwsAuthRow>;
+}
+
+function indexRows(rows: readonly AwsAuthRow[]): RowIndex {
+  const ix: RowIndex = { roles: new Map(), users: new Map(), all: new Map(), accounts: new Map() };
+  for (const r of rows) {
+    if (r.kind === "mapAccounts") {
+      if (!ix.accounts.has(r.account ?? "")) ix.accounts.set(r.account ?? "", r);
+      continue;
+    }
+    const key = arnKey(r.arn ?? "");
+    (r.kind === "mapRoles" ? ix.roles : ix.users).set(key, r);
+    const k = `${r.kind} ${key}`;
+    const list = ix.all.get(k);
+    if (list) list.push(r);
+    else ix.all.set(k, [r]);
+  }
+  return ix;
+}
+
+/** The access entries as the DynamicFile backend looks them up: the last row per unique id (roles, then users). */
+interface EntryIndex {
+  roles: Map<string, DynamicFileRow>;
+  users: Map<string, DynamicFileRow>;
+  /** `${principalId} ${principalArn}` → the entry */
+  entries: Map<string, AccessEntryView>;
+  count: number;
+}
+
+function indexEntries(entries: readonly AccessEntryView[]): EntryIndex {
+  const file = dynamicFileFor(entries);
+  const byId = (list: DynamicFileRow[]): Map<string, DynamicFileRow> => new Map(list.map((r) => [r.userid, r] as const));
+  return { roles: byId(file.mapRoles), users: byId(file.mapUsers), entries: new Map(entries.map((e) => [`${e.principalId} ${e.principalArn}`, e] as const)), count: entries.length };
+}
+
+/**
+ * A resolver over fixed sources: the indexes are built once, each call is then a few map
+ * look-ups (what `migrate verify` and the benchmarks use for thousands of principals).
+ * The sources must not change while the resolver is in use.
+ */
+export function mappingResolver(sources: MappingSources): (identity: CallerIdentity) => Resolution {
+  const rows = indexRows(sources.awsAuth ?? []);
+  const entries = indexEntries(sources.accessEntries ?? []);
+  return (identity) => resolveWith(identity, sources, rows, entries);
 }
 
 /** Resolves a caller to its Kubernetes username and groups (see the top of this file). */
 export function resolveIdentity(identity: CallerIdentity, sources: MappingSources): Resolution {
+  return mappingResolver(sources)(identity);
+}
+
+function resolveWith(identity: CallerIdentity, sources: MappingSources, rows: RowIndex, entries: EntryIndex): Resolution {
   const id = normalise(identity);
   const key = arnKey(id.canonical);
   const trace: string[] = [`caller ${identity.arn} → canonical ${id.canonical}, unique id ${id.userId || "(none)"}${id.sessionName ? `, session ${id.sessionName}` : ""}`];
   const backends = BACKENDS[sources.mode];
   trace.push(`mode ${sources.mode}: ${backends.map(describeBackend).join(", then ")}`);
-  const rows = sources.awsAuth ?? [];
-  const accounts = new Set(rows.filter((r) => r.kind === "mapAccounts").map((r) => r.account ?? ""));
 
   for (const backend of backends) {
     let found: Found | undefined;
@@ -129,13 +181,11 @@ export function resolveIdentity(identity: CallerIdentity, sources: MappingSource
       if (c && arnKey(canonicalArn(c.arn)) === key) found = { ...c, source: "creator", what: `the cluster creator's mapping (${c.arn})` };
       else trace.push(c ? `creator mapping ${c.arn}: not this caller` : "creator mapping: none given");
     } else if (backend === "DynamicFile") {
-      found = fromAccessEntries(sources.accessEntries ?? [], id.userId, trace);
+      found = fromAccessEntries(entries, id.userId, trace);
     } else {
-      const role = lastRows(rows, "mapRoles").get(key);
-      const user = role ? undefined : lastRows(rows, "mapUsers").get(key);
-      const row = role ?? user;
+      const row = rows.roles.get(key) ?? rows.users.get(key);
       if (row) {
-        const dups = rows.filter((r) => r.kind === row.kind && arnKey(r.arn ?? "") === key);
+        const dups = rows.all.get(`${row.kind} ${key}`) ?? [row];
         const note = dups.length > 1 ? ` (the last of ${dups.length} rows for this ARN: lines ${dups.map((r) => r.line).join(", ")})` : "";
         found = { username: row.username ?? "", groups: row.groups, source: "aws-auth", row, what: `aws-auth ${row.kind} line ${row.line}${note}` };
       } else trace.push(`aws-auth: no mapRoles or mapUsers row for ${key}`);
@@ -145,10 +195,10 @@ export function resolveIdentity(identity: CallerIdentity, sources: MappingSource
       return render(found, identity, id, trace);
     }
     // IsAccountAllowed: only the ConfigMap lists accounts here (EKS's dynamic file and creator file have none)
-    if (backend === "EKSConfigMap" && accounts.has(identity.account)) {
-      const row = rows.find((r) => r.kind === "mapAccounts" && r.account === identity.account);
-      trace.push(`aws-auth mapAccounts line ${row?.line ?? "?"} lists ${identity.account}: username is the canonical ARN, no groups`);
-      return { mapped: true, username: id.canonical, groups: [], uid: uidOf(identity.account, id.userId), source: "mapAccounts", row, trace };
+    const accountRow = backend === "EKSConfigMap" ? rows.accounts.get(identity.account) : undefined;
+    if (accountRow) {
+      trace.push(`aws-auth mapAccounts line ${accountRow.line} lists ${identity.account}: username is the canonical ARN, no groups`);
+      return { mapped: true, username: id.canonical, groups: [], uid: uidOf(identity.account, id.userId), source: "mapAccounts", row: accountRow, trace };
     }
   }
   const message = `${identity.arn} is not mapped (${backends.map(describeBackend).join(", ")})`;
@@ -160,19 +210,13 @@ function describeBackend(b: Backend): string {
   return b === "MountedFile" ? "the creator's mapping" : b === "DynamicFile" ? "access entries (by unique id)" : "aws-auth (mapRoles, mapUsers, mapAccounts)";
 }
 
-function fromAccessEntries(entries: readonly AccessEntryView[], userId: string, trace: string[]): Found | undefined {
-  const file = dynamicFileFor(entries);
-  const byId = (list: DynamicFileRow[]): DynamicFileRow | undefined => {
-    let hit: DynamicFileRow | undefined;
-    for (const r of list) if (r.userid === userId) hit = r;
-    return hit;
-  };
-  const row = byId(file.mapRoles) ?? byId(file.mapUsers);
+function fromAccessEntries(ix: EntryIndex, userId: string, trace: string[]): Found | undefined {
+  const row = ix.roles.get(userId) ?? ix.users.get(userId);
   if (!row) {
-    trace.push(`access entries: none has unique id ${userId || "(none)"}${entries.length ? ` (an entry whose principal was deleted and re-created keeps the old id)` : ""}`);
+    trace.push(`access entries: none has unique id ${userId || "(none)"}${ix.count ? ` (an entry whose principal was deleted and re-created keeps the old id)` : ""}`);
     return undefined;
   }
-  const entry = entries.find((e) => e.principalId === row.userid && e.principalArn === (row.rolearn ?? row.userarn));
+  const entry = ix.entries.get(`${row.userid} ${row.rolearn ?? row.userarn}`);
   return { username: row.username, groups: row.groups, source: "access-entry", ...(entry ? { entry } : {}), what: `access entry ${row.rolearn ?? row.userarn} (unique id ${row.userid})` };
 }
 
@@ -252,8 +296,7 @@ export function effectiveMappings(sources: MappingSources): EffectiveMapping[] {
     reason: useEntries ? "access entry (looked up first, by the principal's unique id)" : "access entries are not read in CONFIG_MAP mode",
   }));
   const entryByKey = new Map(useEntries ? entries.map((e) => [entryKey(e.principalArn), e] as const) : []);
-  const roles = lastRows(rows, "mapRoles");
-  const users = lastRows(rows, "mapUsers");
+  const ix = indexRows(rows);
   for (const row of rows) {
     if (row.kind === "mapAccounts") {
       out.push({
@@ -268,14 +311,14 @@ export function effectiveMappings(sources: MappingSources): EffectiveMapping[] {
     const key = arnKey(row.arn ?? "");
     const base = { source: "aws-auth" as const, row, key };
     const never = neverMatches(row.arn);
-    const winner = roles.get(key) ?? users.get(key);
+    const winner = ix.roles.get(key) ?? ix.users.get(key);
     if (!useAwsAuth) out.push({ ...base, effective: false, reason: "aws-auth is not read in API mode" });
     else if (never) out.push({ ...base, effective: false, reason: `never matches: ${never}` });
     else if (winner !== row) {
       const why = winner!.kind === row.kind ? `a later row for the same ARN (${winner!.kind} line ${winner!.line}) wins` : `${winner!.kind} line ${winner!.line} matches first (mapRoles is looked up before mapUsers)`;
       out.push({ ...base, effective: false, reason: why, shadowedBy: winner });
     } else if (entryByKey.has(key)) out.push({ ...base, effective: false, reason: "an access entry for this principal comes first (API_AND_CONFIG_MAP)", shadowedByEntry: entryByKey.get(key) });
-    else out.push({ ...base, effective: true, reason: `aws-auth ${row.kind}${rows.filter((r) => r.kind === row.kind && arnKey(r.arn ?? "") === key).length > 1 ? " (the last row for this ARN)" : ""}` });
+    else out.push({ ...base, effective: true, reason: `aws-auth ${row.kind}${(ix.all.get(`${row.kind} ${key}`)?.length ?? 0) > 1 ? " (the last row for this ARN)" : ""}` });
   }
   return out;
 }
