@@ -20,9 +20,11 @@ import { parseArn, parsePrincipal } from "../core/arn.js";
 import { dynamicFileFor, type AccessEntryView, type DynamicFileRow } from "../core/dynamic-file.js";
 import { formatDuration } from "../core/duration.js";
 import { EksAccessError } from "../core/errors.js";
+import { entryBinding } from "../core/entry-binding.js";
 import { indexByPrincipalId } from "../core/subject-access.js";
 import type { AccessEntrySource, DescribedAccessEntry, EksAccessEntryApi } from "../ports/access-entries.js";
 import type { PrincipalDirectory } from "../ports/access.js";
+import { mapLimit } from "./concurrency.js";
 
 /** Entry types EKS refuses access policies for. */
 const NODE_TYPES = new Set(["EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX", "HYPERPOD_LINUX"]);
@@ -45,20 +47,6 @@ export interface EksAccessEntriesOptions {
   intervalMs: number;
   /** calls in flight at most (default 4) */
   concurrency?: number;
-}
-
-/** Runs `fn` over `items` with at most `limit` at once, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 const entriesText = (n: number): string => `${n} ${n === 1 ? "entry" : "entries"}`;
@@ -185,12 +173,7 @@ export class EksAccessEntries implements AccessEntrySource {
     if (clusterAccount !== undefined && p.account !== clusterAccount) {
       return skip(`the principal is in account ${p.account}, not the cluster's ${clusterAccount}, so its unique id can't be looked up here`);
     }
-    const now = await this.deps.iam.lookup(d.principalArn);
-    if (now === undefined) return skip(`the ${p.type} no longer exists in IAM`);
-    if (now.arn !== d.principalArn) return skip(`IAM's ${p.type} of that name is now ${now.arn}, another principal`);
-    if (Date.parse(now.createDate) > d.createdAt.getTime()) {
-      return skip(`the ${p.type} was re-created (IAM CreateDate ${now.createDate}) after the entry was made (${d.createdAt.toISOString()}), and EKS keeps the old unique id; re-create the entry`);
-    }
-    return now.uniqueId;
+    const binding = entryBinding(d, await this.deps.iam.lookup(d.principalArn));
+    return binding.bound ? binding.principalId : skip(binding.why);
   }
 }

@@ -98,7 +98,7 @@ export function checkAwsAuth(parsed: ParsedAwsAuth, opts: CheckOptions): AwsAuth
   const add = (p: AwsAuthProblem): void => void problems.push(p);
 
   // indexes, so checking n rows stays linear (10,000-row ConfigMaps exist)
-  const rowAt = new Map(parsed.rows.map((r) => [`${r.kind} ${r.index}`, r] as const));
+  const rowAt = new Map<string, AwsAuthRow>(parsed.rows.map((r) => [`${r.kind} ${r.index}`, r]));
   const issuesOf = new Map<string, AwsAuthIssue[]>();
   for (const i of parsed.issues) if (i.index !== undefined) issuesOf.set(`${i.key} ${i.index}`, [...(issuesOf.get(`${i.key} ${i.index}`) ?? []), i]);
   for (const issue of parsed.issues) {
