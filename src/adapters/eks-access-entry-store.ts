@@ -5,6 +5,7 @@ import {
   DeleteAccessEntryCommand,
   DescribeAccessEntryCommand,
   DescribeClusterCommand,
+  DescribeUpdateCommand,
   DisassociateAccessPolicyCommand,
   EKSClient,
   ListAccessEntriesCommand,
@@ -16,7 +17,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { parseArn } from "../core/arn.js";
 import { EksAccessError } from "../core/errors.js";
 import type { AccessEntryState, AccessScope, AssociatedPolicy, AuthenticationMode } from "../core/access-entry-plan.js";
-import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
+import type { AccessEntryStore, ClusterAccess, ClusterUpdates } from "../ports/access-entry-store.js";
 import { awsError, recordEndpoint } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
@@ -29,7 +30,7 @@ export interface EksAccessOptions {
 
 const iso = (d: Date | undefined): string | undefined => d?.toISOString();
 
-export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEntryStore> {
+export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEntryStore & ClusterUpdates> {
   const eks = new EKSClient({
     region: opts.region,
     credentials: opts.credentials,
@@ -76,7 +77,7 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
     return out;
   }
 
-  const store: AccessEntryStore = {
+  const store: AccessEntryStore & ClusterUpdates = {
     async cluster(): Promise<ClusterAccess> {
       const c = (await call("DescribeCluster", () => eks.send(new DescribeClusterCommand({ name: clusterName })))).cluster;
       const arn = c?.arn ?? "";
@@ -88,6 +89,8 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
         endpoint: c?.endpoint ?? "",
         // clusters made before access entries existed report no accessConfig: they are CONFIG_MAP
         mode: (c?.accessConfig?.authenticationMode as AuthenticationMode | undefined) ?? "CONFIG_MAP",
+        createdAt: iso(c?.createdAt),
+        bootstrapCreatorAdmin: c?.accessConfig?.bootstrapClusterCreatorAdminPermissions,
       };
     },
     async listPrincipals(): Promise<string[]> {
@@ -163,6 +166,10 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
     async setAuthenticationMode(mode): Promise<string> {
       const r = await call("UpdateClusterConfig", () => eks.send(new UpdateClusterConfigCommand({ name: clusterName, accessConfig: { authenticationMode: mode } })));
       return r.update?.id ?? "";
+    },
+    async describeUpdate(updateId) {
+      const u = (await call("DescribeUpdate", () => eks.send(new DescribeUpdateCommand({ name: clusterName, updateId })))).update;
+      return { id: u?.id ?? updateId, status: u?.status ?? "", errors: (u?.errors ?? []).map((e) => `${e.errorCode ?? "error"}: ${e.errorMessage ?? ""}`.trim()) };
     },
   };
   return store;

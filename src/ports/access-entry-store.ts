@@ -9,6 +9,24 @@ export interface ClusterAccess {
   /** the Kubernetes API server URL (DescribeCluster endpoint) */
   endpoint: string;
   mode: AuthenticationMode;
+  /** DescribeCluster createdAt (ISO 8601) */
+  createdAt?: string | undefined;
+  /** DescribeCluster accessConfig.bootstrapClusterCreatorAdminPermissions */
+  bootstrapCreatorAdmin?: boolean | undefined;
+}
+
+/** A cluster update (UpdateClusterConfig's answer, then DescribeUpdate). */
+export interface ClusterUpdate {
+  id: string;
+  /** InProgress, Successful, Failed or Cancelled */
+  status: string;
+  /** one line each */
+  errors: string[];
+}
+
+/** DescribeUpdate of the store's cluster. */
+export interface ClusterUpdates {
+  describeUpdate(updateId: string): Promise<ClusterUpdate>;
 }
 
 export interface AccessEntryStore {

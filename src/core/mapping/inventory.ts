@@ -1,0 +1,117 @@
+/**
+ * Both of a cluster's identity systems read at once (pure types and helpers): its authentication
+ * mode, aws-auth as the authenticator reads it, every access entry with its policies and whether
+ * it still matches its principal, and IAM's view of each principal named in either. `access list`,
+ * `access check`, `auth-mode set` and `migrate` all work from this one snapshot
+ * (src/usecases/access-snapshot.ts reads it).
+ */
+import type { AccessEntryState, AuthenticationMode } from "../access-entry-plan.js";
+import { parsePrincipal } from "../arn.js";
+import type { AccessEntryView } from "../dynamic-file.js";
+import { entryBinding, type EntryBinding, type IamRecord } from "../entry-binding.js";
+import type { AwsAuthRow, ParsedAwsAuth } from "./aws-auth.js";
+import { neverMatches } from "./resolve.js";
+
+export type { IamRecord };
+
+/** What the reports need of the cluster (the AccessEntryStore port's ClusterAccess has this shape). */
+export interface ClusterInfo {
+  name: string;
+  region: string;
+  account: string;
+  mode: AuthenticationMode;
+  /** DescribeCluster createdAt (ISO 8601), when known */
+  createdAt?: string | undefined;
+  /** DescribeCluster accessConfig.bootstrapClusterCreatorAdminPermissions, when known */
+  bootstrapCreatorAdmin?: boolean | undefined;
+}
+
+/** IAM's answer for one principal: found, no such principal, or the look-up failed. */
+export type PrincipalLookup = { state: "found"; principal: IamRecord } | { state: "missing" } | { state: "unknown"; error: string };
+
+/** An entry's binding, or "unknown" when IAM could not be asked. */
+export type EntryStatus = EntryBinding | { bound: false; code: "unknown"; why: string };
+
+export interface EntryRecord {
+  entry: AccessEntryState;
+  binding: EntryStatus;
+}
+
+export type AwsAuthSource = { state: "present" } | { state: "absent" } | { state: "unreadable"; error: string };
+
+export interface Inventory {
+  cluster: ClusterInfo;
+  awsAuth: AwsAuthSource;
+  parsed: ParsedAwsAuth;
+  /** every access entry (none in CONFIG_MAP mode: EKS has no access-entry API there) */
+  entries: EntryRecord[];
+  /** IAM's view of each principal, by principalKey */
+  iam: ReadonlyMap<string, PrincipalLookup>;
+}
+
+/**
+ * The key IAM look-ups are shared under: the principal's name (IAM finds roles and users by name,
+ * so `role/Admin` and `role/team/Admin` are one look-up), lower-cased. Undefined for anything
+ * that names no IAM role or user (a session ARN names its role).
+ */
+export function principalKey(arn: string): string | undefined {
+  const p = parsePrincipal(arn.trim());
+  if (p?.type === "assumed-role") return `arn:${p.partition}:iam::${p.account}:role/${p.roleName}`.toLowerCase();
+  if (p?.type === "role" || p?.type === "user") return `arn:${p.partition}:iam::${p.account}:${p.type}/${p.name}`.toLowerCase();
+  return undefined;
+}
+
+/** IAM's answer for an ARN, from the snapshot's look-ups. */
+export function lookupOf(inv: Pick<Inventory, "iam">, arn: string | undefined): PrincipalLookup | undefined {
+  const key = arn === undefined ? undefined : principalKey(arn);
+  return key === undefined ? undefined : inv.iam.get(key);
+}
+
+/**
+ * The ARNs whose principal IAM should be asked about, one per principalKey: aws-auth rows that can
+ * match someone (a row that never matches needs no look-up) and every access entry.
+ */
+export function principalsToLookUp(rows: readonly AwsAuthRow[], entries: readonly Pick<AccessEntryState, "principalArn">[]): string[] {
+  const out = new Map<string, string>();
+  const add = (arn: string): void => {
+    const key = principalKey(arn);
+    if (key !== undefined && !out.has(key)) out.set(key, arn.trim());
+  };
+  for (const r of rows) if (r.kind !== "mapAccounts" && r.arn !== undefined && neverMatches(r.arn) === undefined) add(r.arn);
+  for (const e of entries) add(e.principalArn);
+  return [...out.values()];
+}
+
+/** An entry's binding from IAM's answer (see core/entry-binding.ts). */
+export function statusOf(entry: AccessEntryState, lookup: PrincipalLookup | undefined): EntryStatus {
+  if (lookup?.state === "unknown") return { bound: false, code: "unknown", why: `IAM could not be read: ${lookup.error}` };
+  return entryBinding(entry, lookup?.state === "found" ? lookup.principal : undefined);
+}
+
+/** The entries that match their principal, as the authenticator's dynamic file has them, each with its record. */
+export function liveEntries(inv: Pick<Inventory, "entries">): Array<{ view: AccessEntryView; record: EntryRecord }> {
+  const out: Array<{ view: AccessEntryView; record: EntryRecord }> = [];
+  for (const record of inv.entries) {
+    if (!record.binding.bound) continue;
+    const e = record.entry;
+    out.push({ record, view: { principalArn: e.principalArn, principalId: record.binding.principalId, username: e.username, kubernetesGroups: e.kubernetesGroups, type: e.type, policies: e.policies } });
+  }
+  return out;
+}
+
+const CLUSTER_ADMIN = "/AmazonEKSClusterAdminPolicy";
+/** How long after the cluster's creation EKS may take to make the creator's bootstrap entry. */
+const BOOTSTRAP_WINDOW_MS = 30 * 60_000;
+
+/**
+ * Whether an entry looks like the cluster creator's bootstrap entry: EKS gives the creator a
+ * cluster-wide AmazonEKSClusterAdminPolicy entry when the cluster is made (with
+ * bootstrapClusterCreatorAdminPermissions). EKS does not mark it, so this is read from its policy
+ * and its age; a cluster switched from CONFIG_MAP later gets it at the switch, which this misses.
+ */
+export function looksLikeBootstrapEntry(entry: AccessEntryState, cluster: ClusterInfo): boolean {
+  if (cluster.bootstrapCreatorAdmin === false || cluster.createdAt === undefined || entry.createdAt === undefined) return false;
+  if (!entry.policies.some((p) => p.policyArn.endsWith(CLUSTER_ADMIN) && p.accessScope.type === "cluster")) return false;
+  const after = Date.parse(entry.createdAt) - Date.parse(cluster.createdAt);
+  return after >= -60_000 && after <= BOOTSTRAP_WINDOW_MS;
+}
