@@ -141,15 +141,18 @@ function serveCommand(y: Argv): Argv {
 }
 
 /** Options every access command shares: which cluster, as whom, through which kubeconfig (aws-auth). */
-function clusterOptions(b: Argv): Argv {
+function clusterTarget(b: Argv): Argv {
   return b
     .option("cluster", { type: "string", demandOption: true, describe: "Name of the EKS cluster" })
     .option("region", { type: "string", describe: "AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
     .option("profile", { type: "string", describe: "AWS profile to act as (default: AWS_PROFILE or the default chain)" })
     .option("endpoint-url", { type: "string", describe: "EKS API endpoint override (as the AWS CLI's --endpoint-url)" })
     .option("kubeconfig", { type: "string", describe: "kubeconfig for the aws-auth ConfigMap (default: KUBECONFIG, ~/.kube/config)" })
-    .option("context", { type: "string", describe: "kubeconfig context for aws-auth (default: the one whose server is the cluster's endpoint, else the current one if it is)" })
-    .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" });
+    .option("context", { type: "string", describe: "kubeconfig context for aws-auth (default: the one whose server is the cluster's endpoint, else the current one if it is)" });
+}
+
+function clusterOptions(b: Argv): Argv {
+  return clusterTarget(b).option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" });
 }
 
 function principalOptions(b: Argv): Argv {
@@ -200,6 +203,109 @@ function grantCommands(y: Argv): Argv {
         out(await runRevoke(a as never));
       },
     );
+}
+
+/** Options of the commands that read both identity systems (access list/check, migrate, auth-mode set). */
+function snapshotOptions(b: Argv, outputs: readonly string[]): Argv {
+  return clusterTarget(b)
+    .option("output", { alias: "o", choices: outputs, default: outputs[0], describe: `${outputs[0]} for people, json or yaml for scripts` })
+    .option("lookup-role", { type: "string", describe: "Role assumed to read IAM of accounts other than yours, for principals there (default OrganizationAccountAccessRole)" })
+    .option("concurrency", { type: "number", describe: "EKS and IAM calls in flight at most while reading (default 4)" });
+}
+
+/** What a report command prints, then its exit code, then the error that ends it (one line on stderr). */
+async function report(run: Promise<{ text: string; code: number; error?: EksAccessError | undefined }>): Promise<void> {
+  const r = await run;
+  out(r.text);
+  process.exitCode = r.code;
+  if (r.error) throw r.error;
+}
+
+function accessCommands(y: Argv): Argv {
+  const load = () => import("./commands/access-report.js");
+  return y.command("access", "See who can reach a cluster, through aws-auth and access entries, and what is wrong", (c) =>
+    c
+      .command(
+        "list",
+        "Everyone who can authenticate, from both systems: principal, source, username, groups, policies, whether the authenticator uses it, its problems",
+        (b) =>
+          snapshotOptions(b, ["table", "json", "yaml"])
+            .example("$0 access list --cluster prod --region eu-west-1", "one table of aws-auth rows and access entries")
+            .example("$0 access list --cluster prod -o json | jq '.rows[] | select(.used == \"no\")'", "mappings that do nothing")
+            .epilogue(
+              "USED says whether the authenticator uses the row or entry for its principal: access entries come first (API_AND_CONFIG_MAP), the last aws-auth duplicate wins, nothing from aws-auth counts in API mode, and an entry whose IAM principal was deleted or re-created matches no one (EKS binds entries to the principal's unique id). Reads ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies, kube-system/aws-auth and IAM GetRole/GetUser; changes nothing.",
+            ),
+        async (a) => report((await load()).runAccessList(a as never)),
+      )
+      .command(
+        "check",
+        "Every problem of aws-auth and the access entries, with its cause and the command that fixes it; exit 1 when any error or warning is found (for CI)",
+        (b) =>
+          snapshotOptions(b, ["text", "json", "yaml"])
+            .example("$0 access check --cluster prod --region eu-west-1", "fails the CI job when something is wrong")
+            .epilogue("Finds aws-auth's own problems (as eks-access aws-auth check does), access entries that match no one (principal deleted or re-created after the entry), aws-auth rows an access entry shadows with another identity, and rows naming principals IAM does not have. Notes (info) do not fail the check."),
+        async (a) => report((await load()).runAccessCheck(a as never)),
+      )
+      .demandCommand(1, "choose an access subcommand: list, check"),
+  );
+}
+
+function migrateCommand(y: Argv): Argv {
+  const load = () => import("./commands/access-report.js");
+  return y.command("migrate", "Move aws-auth's identities to access entries: plan, apply, verify, then auth-mode set API", (c) =>
+    c
+      .command(
+        "plan",
+        "What each aws-auth row becomes as an access entry, what is done already, and what cannot be migrated and why; changes nothing",
+        (b) =>
+          snapshotOptions(b, ["text", "json", "yaml"])
+            .example("$0 migrate plan --cluster prod --region eu-west-1", "review before apply")
+            .epilogue(
+              "system:masters becomes AmazonEKSClusterAdminPolicy (cluster-wide); node roles become EC2_LINUX / EC2_WINDOWS (eks:kube-proxy-windows) / FARGATE_LINUX (system:node-proxier) / HYBRID_LINUX entries; other groups stay Kubernetes groups bound by your RBAC. mapAccounts, other system: groups, group templates and usernames access entries can't hold are reported, not changed. The last aws-auth row for an ARN wins; role paths come from IAM.",
+            ),
+        async (a) => report((await load()).runMigratePlan(a as never)),
+      )
+      .command(
+        "apply",
+        "Create the planned access entries (idempotent; after a failure, re-running continues); aws-auth is left as it is",
+        (b) =>
+          snapshotOptions(b, ["text", "json", "yaml"])
+            .option("dry-run", { type: "boolean", default: false, describe: "Show the plan and the AWS CLI commands, change nothing" })
+            .example("$0 migrate apply --cluster prod --region eu-west-1 --dry-run", "the AWS CLI commands it would run")
+            .epilogue("Needs the cluster in API_AND_CONFIG_MAP mode (eks-access auth-mode set API_AND_CONFIG_MAP). Existing entries are never overwritten: one that differs from its aws-auth row is reported and kept."),
+        async (a) => report((await load()).runMigrateApply(a as never)),
+      )
+      .command(
+        "verify",
+        "Prove each migrated principal gets the same username and groups from its access entry as from aws-auth; exit 1 when not",
+        (b) =>
+          snapshotOptions(b, ["text", "json", "yaml"])
+            .example("$0 migrate verify --cluster prod --region eu-west-1 && eks-access auth-mode set API --cluster prod --region eu-west-1", "switch only once proven")
+            .epilogue("Resolves a session of each principal the way aws-iam-authenticator does, once from aws-auth alone and once from the live access entries alone (the cluster before and after the switch to API)."),
+        async (a) => report((await load()).runMigrateVerify(a as never)),
+      )
+      .demandCommand(1, "choose a migrate subcommand: plan, apply, verify"),
+  );
+}
+
+function authModeCommand(y: Argv): Argv {
+  return y.command("auth-mode", "Change a cluster's EKS authentication mode (one way: CONFIG_MAP → API_AND_CONFIG_MAP → API)", (c) =>
+    c
+      .command(
+        "set <mode>",
+        "Switch to API_AND_CONFIG_MAP or API after explaining the one-way rule; refuses API while aws-auth gives identities no access entry stands in for",
+        (b) =>
+          snapshotOptions(b.positional("mode", { type: "string", describe: "API_AND_CONFIG_MAP (access entries, then aws-auth) or API (access entries only)" }), ["text", "json", "yaml"])
+            .option("force", { type: "boolean", default: false, describe: "Switch to API even though aws-auth identities without an access entry lose access" })
+            .option("dry-run", { type: "boolean", default: false, describe: "Explain and list what would be lost, change nothing" })
+            .option("wait", { type: "boolean", default: true, describe: "Follow the update (DescribeUpdate) until it is done; --no-wait prints its id" })
+            .example("$0 auth-mode set API_AND_CONFIG_MAP --cluster prod --region eu-west-1", "access entries on, aws-auth still read")
+            .example("$0 auth-mode set API --cluster prod --region eu-west-1 --dry-run", "who would lose access")
+            .epilogue("EKS never changes a cluster back to an earlier mode. Migrate first: eks-access migrate plan|apply|verify."),
+        async (a) => report((await import("./commands/access-report.js")).runAuthModeSet(a as never)),
+      )
+      .demandCommand(1, "choose an auth-mode subcommand: set"),
+  );
 }
 
 function awsAuthCommand(y: Argv): Argv {
@@ -283,6 +389,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   cacheCommand(app);
   serveCommand(app);
   grantCommands(app);
+  accessCommands(app);
+  migrateCommand(app);
+  authModeCommand(app);
   awsAuthCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError

@@ -17,6 +17,10 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   grant: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS, "namespace", "username", "username-template"],
   revoke: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS],
   "aws-auth check": ["file", "cluster", "region", "output", "o"],
+  // access list/check, migrate plan/apply/verify, auth-mode set
+  access: [...ACCESS_FLAGS, "lookup-role", "concurrency"],
+  migrate: [...ACCESS_FLAGS, "lookup-role", "concurrency"],
+  "auth-mode": [...ACCESS_FLAGS, "lookup-role", "concurrency"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode"],
@@ -40,6 +44,9 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   grant: [],
   revoke: [],
   "aws-auth": ["check"],
+  access: ["list", "check"],
+  migrate: ["plan", "apply", "verify"],
+  "auth-mode": ["set"],
   sandbox: ["up", "down", "env", "demo"],
 };
 

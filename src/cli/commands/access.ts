@@ -3,7 +3,7 @@ import { awsContext, principalDirectory, type AwsContext } from "../../compose.j
 import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import { EksAccessError, usageError } from "../../core/errors.js";
 import { classifyPrincipal, permissionSetInput, type PrincipalInput } from "../../core/principal.js";
-import type { ClusterAccess } from "../../ports/access-entry-store.js";
+import type { ClusterAccess, ClusterUpdates } from "../../ports/access-entry-store.js";
 import { grant, revoke, type AccessChangeOutput, type AccessDeps, type Backend, type UsernameTemplate } from "../../usecases/access-grant.js";
 
 export interface AccessArgs {
@@ -61,7 +61,8 @@ export function principalInputOf(a: PrincipalArgs): PrincipalInput {
   return a.me ? { kind: "me" } : classifyPrincipal(a.principal!);
 }
 
-async function deps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise<{ deps: AccessDeps; ctx: AwsContext }> {
+/** The real adapters for the access commands (grant, revoke, access list/check, migrate, auth-mode). */
+export async function accessDeps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise<{ deps: AccessDeps; ctx: AwsContext; updates: ClusterUpdates }> {
   const eksEndpoint = a.endpointUrl !== undefined ? checkedEndpoint(a.endpointUrl, "--endpoint-url", "eks") : endpointOverride("eks", env);
   const ctx = await awsContext({ profile: a.profile, region: a.region, env, debug: a.debug });
   if (!ctx.region) throw usageError("no AWS region for the cluster", "pass --region, or set AWS_REGION or the profile's region");
@@ -71,6 +72,7 @@ async function deps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise<{ deps: Acce
   let caller: ReturnType<AccessDeps["caller"]> | undefined;
   return {
     ctx,
+    updates: entries,
     deps: {
       entries,
       directory,
@@ -113,7 +115,7 @@ export function renderChange(o: AccessChangeOutput, verb: "grant" | "revoke"): s
 
 export async function runGrant(a: GrantArgs, env = process.env): Promise<string> {
   const principal = principalInputOf(a);
-  const d = await deps(a, env);
+  const d = await accessDeps(a, env);
   const o = await grant(d.deps, {
     principal,
     groups: a.group ?? [],
@@ -129,7 +131,7 @@ export async function runGrant(a: GrantArgs, env = process.env): Promise<string>
 
 export async function runRevoke(a: RevokeArgs, env = process.env): Promise<string> {
   const principal = principalInputOf(a);
-  const d = await deps(a, env);
+  const d = await accessDeps(a, env);
   const o = await revoke(d.deps, { principal, groups: a.group ?? [], policy: a.policy, backend: a.backend ?? "auto", force: !!a.force, dryRun: !!a.dryRun });
   return a.output === "json" ? `${JSON.stringify(o, null, 2)}\n` : renderChange(o, "revoke");
 }

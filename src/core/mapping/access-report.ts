@@ -11,7 +11,7 @@
 import { policyName, scopeText, stepCommand, type AccessEntryStep, type AccessEntryState } from "../access-entry-plan.js";
 import { nodeGroups } from "../dynamic-file.js";
 import { checkAwsAuth, shellWord, type AwsAuthProblem, type CheckOptions, type ProblemCode, type Severity } from "./check.js";
-import { liveEntries, lookupOf, looksLikeBootstrapEntry, type EntryRecord, type Inventory } from "./inventory.js";
+import { liveEntries, lookupOf, looksLikeBootstrapEntry, principalKey, type EntryRecord, type Inventory } from "./inventory.js";
 import { entryEquivalent } from "./migrate.js";
 import { effectiveMappings, type EffectiveMapping } from "./resolve.js";
 
@@ -110,7 +110,8 @@ export function checkAccess(inv: Inventory, opts: Pick<CheckOptions, "region"> =
   }
   // rows whose look-up failed, and entries that could not be checked, once per failure
   for (const l of rowLookupFailures(inv)) unknown.set(l.why, [...(unknown.get(l.why) ?? []), l.arn]);
-  for (const [why, arns] of unknown) {
+  for (const [why, all] of unknown) {
+    const arns = [...new Map(all.map((a) => [principalKey(a) ?? a, a] as const)).values()];
     problems.push({
       code: "iam-unreadable",
       severity: "warning",
