@@ -51,7 +51,10 @@ function applied(inv: Inventory, plan: MigrationPlan): AccessEntryState[] {
     else if (s.op === "create") {
       const node = s.type !== undefined && s.type !== "STANDARD";
       byArn.set(s.principalArn, entry(s.principalArn, { type: s.type ?? "STANDARD", username: s.username ?? (node ? (s.type === "FARGATE_LINUX" || s.type === "HYBRID_LINUX" ? "system:node:{{SessionName}}" : "system:node:{{EC2PrivateDNSName}}") : "default"), kubernetesGroups: [...s.kubernetesGroups], createdAt: "2026-02-01T00:00:00.000Z" }));
-    } else if (s.op === "associate") byArn.get(s.principalArn)!.policies.push({ policyArn: s.policyArn, accessScope: s.scope });
+    } else if (s.op === "associate") {
+      const e = byArn.get(s.principalArn)!;
+      byArn.set(s.principalArn, { ...e, policies: [...e.policies.filter((p) => p.policyArn !== s.policyArn), { policyArn: s.policyArn, accessScope: s.scope }] });
+    }
   }
   return [...byArn.values()];
 }
