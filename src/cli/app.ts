@@ -295,7 +295,7 @@ function authModeCommand(y: Argv): Argv {
         "set <mode>",
         "Switch to API_AND_CONFIG_MAP or API after explaining the one-way rule; refuses API while aws-auth gives identities no access entry stands in for",
         (b) =>
-          snapshotOptions(b.positional("mode", { type: "string", describe: "API_AND_CONFIG_MAP (access entries, then aws-auth) or API (access entries only)" }), ["text", "json", "yaml"])
+          snapshotOptions(b.positional("mode", { choices: ["API_AND_CONFIG_MAP", "API"] as const, describe: "API_AND_CONFIG_MAP (access entries, then aws-auth) or API (access entries only)" }), ["text", "json", "yaml"])
             .option("force", { type: "boolean", default: false, describe: "Switch to API even though aws-auth identities without an access entry lose access" })
             .option("dry-run", { type: "boolean", default: false, describe: "Explain and list what would be lost, change nothing" })
             .option("wait", { type: "boolean", default: true, describe: "Follow the update (DescribeUpdate) until it is done; --no-wait prints its id" })

@@ -23,6 +23,17 @@ const cases: Array<[string[], RegExp, string]> = [
   [["whoami", "--region"], /^eks-access: error: option '--region' needs a value;/, "whoami"],
   [["whoami", "--profile", "-o", "json"], /^eks-access: error: option '--profile' needs a value;/, "whoami"],
   [["sandbox", "env", "--dir"], /^eks-access: error: option '--dir' needs a value;/, "sandbox env"],
+  // access list/check, migrate, auth-mode set
+  [["access"], /choose an access subcommand: list, check/, "access"],
+  [["access", "list"], /Missing required argument: cluster/, "access list"],
+  [["access", "list", "--cluster", "x", "-o", "text"], /Invalid values:.*Argument: output/, "access list"],
+  [["access", "check", "--cluster"], /^eks-access: error: option '--cluster' needs a value;/, "access check"],
+  [["migrate"], /choose a migrate subcommand: plan, apply, verify/, "migrate"],
+  [["migrate", "apply", "--cluster", "x", "--bogus"], /Unknown argument: bogus/, "migrate apply"],
+  [["migrate", "verify", "--cluster", "x", "--concurrency"], /^eks-access: error: option '--concurrency' needs a value;/, "migrate verify"],
+  [["auth-mode"], /choose an auth-mode subcommand: set/, "auth-mode"],
+  [["auth-mode", "set", "--cluster", "x"], /Not enough non-option arguments/, "auth-mode set"],
+  [["auth-mode", "set", "CONFIG_MAP", "--cluster", "x"], /Invalid values:.*Argument: mode, Given: "CONFIG_MAP"/, "auth-mode set"],
   // the value of a value option is never a command word
   [["--region", "token", "--cluster-name", "x"], /^eks-access: error: choose a command;/, ""],
 ];
@@ -37,6 +48,8 @@ for (const [args, message, command] of cases) {
     assert.match(r.stderr, message);
   });
 }
+
+const ACCESS_READ_COMMANDS = [["access", "list"], ["access", "check"], ["migrate", "plan"], ["migrate", "apply"], ["migrate", "verify"], ["auth-mode", "set"]];
 
 const KEYS = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", AWS_DEFAULT_REGION: "us-west-2" };
 const FROZEN = "@2024-05-01 12:00:00";
@@ -98,7 +111,7 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
 });
 
 test("every option of every command is described in its --help (none is a bare [string])", () => {
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"]];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -112,7 +125,7 @@ test("every option of every command is described in its --help (none is a bare [
 
 test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) lists exactly the options each --help shows taking a value", async () => {
   const { VALUE_FLAGS, valueFlagsOf } = await import("../../src/cli/value-flags.js");
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"]];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
