@@ -17,9 +17,9 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { HttpsProxyAgent } from "https-proxy-agent";
-import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
-import { evalInShell } from "./shell.js";
-import { poll } from "../../src/sandbox/emulator/net.js";
+import { baseEnv, run, runCli, type Env } from "../helpers.js";
+import { awsJson, sandboxShell } from "./shell.js";
+import { eventually, kubectlAs, whoamiOf, type Who } from "./principal-kubectl.js";
 
 const ACCT = "123456789012";
 const MEMBER = "210987654321";
@@ -33,11 +33,7 @@ let env: Env;
 let ssoAdmin: string; // AWSReservedSSO_EKSAdmin_… with its /aws-reserved/sso.amazonaws.com/us-west-2/ path
 let ssoName: string;
 
-const aws = (...args: string[]): any => {
-  const r = run("aws", [...args, "--output", "json"], { env });
-  assert.equal(r.status, 0, `aws ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim() ? JSON.parse(r.stdout) : {};
-};
+const aws = (...args: string[]): any => awsJson(env, args);
 const cli = (...args: string[]) => runCli(args, { env });
 const ok = (...args: string[]): string => {
   const r = cli(...args);
@@ -53,19 +49,8 @@ const refused = (args: string[], message: RegExp): { stdout: string; stderr: str
   return r;
 };
 const admin = (args: string[], input?: string) => run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env, ...(input ? { input } : {}) });
-const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
-type Who = { username?: string; groups?: string[]; denied?: string };
-const whoami = (profile: string): Who => {
-  const r = as(profile, ["auth", "whoami", "-o", "json"]);
-  if (r.status !== 0) return { denied: r.stderr.trim() };
-  const u = JSON.parse(r.stdout).status.userInfo;
-  return { username: u.username, groups: u.groups };
-};
-async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
-  const r = await poll(probe, holds, 120, 250);
-  if (r.held) return r.value;
-  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
-}
+const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
+const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
 const mode = (): string => aws("eks", "describe-cluster", "--name", "sandbox", "--query", "cluster.accessConfig.authenticationMode");
 const entries = (): string[] => (aws("eks", "list-access-entries", "--cluster-name", "sandbox").accessEntries as string[]).sort();
 const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json"]).stdout).data;
@@ -143,13 +128,7 @@ async function startFaultProxy(): Promise<void> {
 }
 
 before(async () => {
-  const t = tempDir("eks-access-migrate-");
-  dir = t.path;
-  cleanup = t.cleanup;
-  const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
-  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
-  env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
+  ({ dir, env, cleanup } = await sandboxShell("eks-access-migrate-", "CONFIG_MAP"));
   for (const r of ["dev", "nodes", "winnodes", "fargate", "temp", "mon"]) aws("iam", "create-role", "--role-name", r, "--assume-role-policy-document", TRUST);
   aws("iam", "create-role", "--role-name", "deep", "--path", "/team/x/", "--assume-role-policy-document", TRUST);
   aws("iam", "create-user", "--user-name", "ursula");
