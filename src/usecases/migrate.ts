@@ -91,7 +91,7 @@ export async function migrateApply(deps: SnapshotDeps, input: MigrateApplyInput 
         done.push(stepText(step));
       } catch (err) {
         stopped = true;
-        out.failure ??= { principalArn: it.principalArn!, step: stepText(step), error: (EksAccessError.is(err) ? err.line : (err as Error).message).split("\n")[0]! };
+        out.failure ??= { principalArn: it.principalArn!, step: stepText(step), error: (err instanceof Error ? err.message : String(err)).split("\n")[0]! };
         if (done.length) out.applied.push({ key: it.key, line: it.line, principalArn: it.principalArn!, action: it.action, steps: done });
         return;
       }

@@ -133,7 +133,7 @@ before(async () => {
   aws("iam", "create-role", "--role-name", "deep", "--path", "/team/x/", "--assume-role-policy-document", TRUST);
   aws("iam", "create-user", "--user-name", "ursula");
   const key = aws("iam", "create-access-key", "--user-name", "ursula").AccessKey;
-  appendFileSync(env["AWS_SHARED_CREDENTIALS_FILE"]!, `[ursula]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`);
+  appendFileSync(env["AWS_SHARED_CREDENTIALS_FILE"] ?? join(dir, ".aws", "credentials"), `[ursula]\naws_access_key_id = ${key.AccessKeyId}\naws_secret_access_key = ${key.SecretAccessKey}\n`);
   const sso = aws("iam", "list-roles", "--path-prefix", "/aws-reserved/sso.amazonaws.com/").Roles as Array<{ Arn: string; RoleName: string }>;
   ssoAdmin = sso.find((r) => r.RoleName.startsWith("AWSReservedSSO_EKSAdmin_"))!.Arn;
   ssoName = ssoAdmin.slice(ssoAdmin.lastIndexOf("/") + 1);
@@ -276,12 +276,12 @@ test("auth-mode set API_AND_CONFIG_MAP explains the one-way rule and follows the
 test("migrate apply stopped halfway on the sandbox (a failing CreateAccessEntry, then a principal deleted just before its create): re-running continues", () => {
   const start = entries();
   onCreate = { principalArn: role("dev"), action: "fail" };
-  const first = refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /^eks-access: error: migrate apply stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): InvalidParameterException: injected fault.*; 3 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$/);
+  const first = refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /^eks-access: error: migrate apply stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): eks:CreateAccessEntry on sandbox \(InvalidParameterException\): injected fault: the EKS API refused this call; 3 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$/);
   assert.match(first.stdout, /done: associate AmazonEKSClusterAdminPolicy with .*AWSReservedSSO_EKSAdmin_\w+ cluster-wide\n/);
   assert.deepEqual(entries(), [...start, role("nodes"), role("winnodes"), ssoAdmin].sort(), "what was done before the failure stays; nothing after it started");
 
   onCreate = { principalArn: role("temp"), action: "delete-principal-first" };
-  refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /stopped at arn:aws:iam::123456789012:role\/temp .*InvalidParameterException: The specified principalArn is invalid: invalid principal.*; 2 of 5 principals done/);
+  refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /stopped at arn:aws:iam::123456789012:role\/temp .*\(InvalidParameterException\): The specified principalArn is invalid: invalid principal\.; 2 of 5 principals done/);
   assert.ok(entries().includes(role("dev")) && entries().includes(role("deep", "/team/x/")));
   onCreate = undefined;
   const creates = proxyCreates.length;
