@@ -6,22 +6,12 @@
 
 /** How the user named a principal on the command line; defined with its parser in core/principal.ts. */
 import type { PrincipalInput } from "../core/principal.js";
+import type { IamRecord } from "../core/entry-binding.js";
 export type { PrincipalInput };
 
-/** An IAM role or user as IAM knows it now. */
-export interface IamPrincipal {
-  type: "role" | "user";
-  /** the full ARN IAM returns, path included */
-  arn: string;
+/** An IAM role or user as IAM knows it now (type, full ARN with path, account, name, path, unique id, CreateDate). */
+export interface IamPrincipal extends IamRecord {
   partition: string;
-  account: string;
-  name: string;
-  /** "/" when none */
-  path: string;
-  /** AROA… / AIDA… */
-  uniqueId: string;
-  /** ISO 8601 */
-  createDate: string;
 }
 
 export interface ResolvedPrincipal extends IamPrincipal {
