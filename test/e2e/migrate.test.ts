@@ -129,6 +129,7 @@ async function startFaultProxy(): Promise<void> {
 
 before(async () => {
   ({ dir, env, cleanup } = await sandboxShell("eks-access-migrate-", "CONFIG_MAP"));
+  ok("kubeconfig", "add", "--name", "sandbox"); // KUBECONFIG, as sandbox-admin: where eks-access reads aws-auth
   for (const r of ["dev", "nodes", "winnodes", "fargate", "temp", "mon"]) aws("iam", "create-role", "--role-name", r, "--assume-role-policy-document", TRUST);
   aws("iam", "create-role", "--role-name", "deep", "--path", "/team/x/", "--assume-role-policy-document", TRUST);
   aws("iam", "create-user", "--user-name", "ursula");
