@@ -17,7 +17,7 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { HttpsProxyAgent } from "https-proxy-agent";
-import { baseEnv, run, runCli, type Env } from "../helpers.js";
+import { baseEnv, cliPath, run, runAsync, runCli, type Env, type RunResult } from "../helpers.js";
 import { awsJson, sandboxShell } from "./shell.js";
 import { eventually, kubectlAs, whoamiOf, type Who } from "./principal-kubectl.js";
 
@@ -41,13 +41,15 @@ const ok = (...args: string[]): string => {
   return r.stdout;
 };
 /** exit 1 with exactly one line on stderr */
-const refused = (args: string[], message: RegExp): { stdout: string; stderr: string } => {
-  const r = cli(...args);
+function refusal(args: string[], r: RunResult, message: RegExp): RunResult {
   assert.equal(r.status, 1, `eks-access ${args.join(" ")} should fail: ${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, message);
   assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
   return r;
-};
+}
+const refused = (args: string[], message: RegExp): RunResult => refusal(args, cli(...args), message);
+/** the same, run without blocking this process (whose fault-injecting proxy must answer meanwhile) */
+const refusedThroughProxy = async (args: string[], message: RegExp): Promise<RunResult> => refusal(args, await runAsync(cliPath, [...args, "--endpoint-url", proxyUrl], env), message);
 const admin = (args: string[], input?: string) => run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env, ...(input ? { input } : {}) });
 const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
 const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
@@ -274,15 +276,15 @@ test("auth-mode set API_AND_CONFIG_MAP explains the one-way rule and follows the
   assert.equal(creator.source, "access-entry");
 });
 
-test("migrate apply stopped halfway on the sandbox (a failing CreateAccessEntry, then a principal deleted just before its create): re-running continues", () => {
+test("migrate apply stopped halfway on the sandbox (a failing CreateAccessEntry, then a principal deleted just before its create): re-running continues", async () => {
   const start = entries();
   onCreate = { principalArn: role("dev"), action: "fail" };
-  const first = refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /^eks-access: error: migrate apply stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): eks:CreateAccessEntry on sandbox \(InvalidParameterException\): injected fault: the EKS API refused this call; 3 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$/);
+  const first = await refusedThroughProxy(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1"], /^eks-access: error: migrate apply stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): eks:CreateAccessEntry on sandbox \(InvalidParameterException\): injected fault: the EKS API refused this call; 3 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$/);
   assert.match(first.stdout, /done: associate AmazonEKSClusterAdminPolicy with .*AWSReservedSSO_EKSAdmin_\w+ cluster-wide\n/);
   assert.deepEqual(entries(), [...start, role("nodes"), role("winnodes"), ssoAdmin].sort(), "what was done before the failure stays; nothing after it started");
 
   onCreate = { principalArn: role("temp"), action: "delete-principal-first" };
-  refused(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1", "--endpoint-url", proxyUrl], /stopped at arn:aws:iam::123456789012:role\/temp .*\(InvalidParameterException\): The specified principalArn is invalid: invalid principal\.; 2 of 5 principals done/);
+  await refusedThroughProxy(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1"], /stopped at arn:aws:iam::123456789012:role\/temp .*\(InvalidParameterException\): The specified principalArn is invalid: invalid principal\.; 2 of 5 principals done/);
   assert.ok(entries().includes(role("dev")) && entries().includes(role("deep", "/team/x/")));
   onCreate = undefined;
   const creates = proxyCreates.length;
