@@ -89,7 +89,6 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
         endpoint: c?.endpoint ?? "",
         // clusters made before access entries existed report no accessConfig: they are CONFIG_MAP
         mode: (c?.accessConfig?.authenticationMode as AuthenticationMode | undefined) ?? "CONFIG_MAP",
-        createdAt: iso(c?.createdAt),
         bootstrapCreatorAdmin: c?.accessConfig?.bootstrapClusterCreatorAdminPermissions,
       };
     },

@@ -9,8 +9,6 @@ export interface ClusterAccess {
   /** the Kubernetes API server URL (DescribeCluster endpoint) */
   endpoint: string;
   mode: AuthenticationMode;
-  /** DescribeCluster createdAt (ISO 8601) */
-  createdAt?: string | undefined;
   /** DescribeCluster accessConfig.bootstrapClusterCreatorAdminPermissions */
   bootstrapCreatorAdmin?: boolean | undefined;
 }

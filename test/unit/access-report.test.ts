@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseAwsAuth } from "../../src/core/mapping/aws-auth.js";
 import { checkAccess, failsAccessCheck, listAccess } from "../../src/core/mapping/access-report.js";
-import { looksLikeBootstrapEntry, principalKey, principalsToLookUp, statusOf, type IamRecord, type Inventory, type PrincipalLookup } from "../../src/core/mapping/inventory.js";
+import { bootstrapEntryOf, principalKey, principalsToLookUp, statusOf, type IamRecord, type Inventory, type PrincipalLookup } from "../../src/core/mapping/inventory.js";
 import { clusterAdminPolicyArn } from "../../src/core/mapping/migrate.js";
 import type { AccessEntryState, AuthenticationMode } from "../../src/core/access-entry-plan.js";
 
@@ -17,13 +17,13 @@ const ADMIN = clusterAdminPolicyArn();
 const role = (name: string, path = "/", created = "2026-01-01T00:00:00.000Z"): IamRecord => ({ type: "role", arn: `arn:aws:iam::${ACCT}:role${path}${name}`, account: ACCT, name, path, uniqueId: `AROA${name.toUpperCase()}`, createDate: created });
 const entry = (principalArn: string, over: Partial<AccessEntryState> = {}): AccessEntryState => ({ principalArn, type: "STANDARD", username: "u", kubernetesGroups: ["g"], policies: [], createdAt: "2026-01-10T00:00:00.000Z", ...over });
 
-function inventory(mode: AuthenticationMode, mapRoles: string, iam: IamRecord[], entries: AccessEntryState[], extra: { missing?: string[]; unknown?: string[]; createdAt?: string } = {}): Inventory {
+function inventory(mode: AuthenticationMode, mapRoles: string, iam: IamRecord[], entries: AccessEntryState[], extra: { missing?: string[]; unknown?: string[] } = {}): Inventory {
   const map = new Map<string, PrincipalLookup>();
   for (const p of iam) map.set(principalKey(p.arn)!, { state: "found", principal: p });
   for (const a of extra.missing ?? []) map.set(principalKey(a)!, { state: "missing" });
   for (const a of extra.unknown ?? []) map.set(principalKey(a)!, { state: "unknown", error: "AccessDenied: not allowed" });
   return {
-    cluster: { name: "prod", region: "eu-west-1", account: ACCT, mode, createdAt: extra.createdAt },
+    cluster: { name: "prod", region: "eu-west-1", account: ACCT, mode },
     awsAuth: { state: "present" },
     parsed: parseAwsAuth({ mapRoles }),
     entries: entries.map((e) => ({ entry: e, binding: statusOf(e, map.get(principalKey(e.principalArn)!)) })),
@@ -135,14 +135,17 @@ test("IAM that cannot be read: one warning per failure, entries and rows counted
   assert.deepEqual(listAccess(inv).filter((r) => r.source === "access-entry").map((r) => r.used), ["unknown", "unknown"]);
 });
 
-test("the creator's bootstrap entry: ClusterAdmin, cluster-wide, made with the cluster", () => {
-  const admin = entry(A("creator"), { createdAt: "2026-01-01T00:05:00.000Z", policies: [{ policyArn: ADMIN, accessScope: { type: "cluster", namespaces: [] } }] });
-  const c = { name: "prod", region: "eu-west-1", account: ACCT, mode: "API" as const, createdAt: "2026-01-01T00:00:00.000Z" };
-  assert.equal(looksLikeBootstrapEntry(admin, c), true);
-  assert.equal(looksLikeBootstrapEntry({ ...admin, createdAt: "2026-03-01T00:00:00.000Z" }, c), false);
-  assert.equal(looksLikeBootstrapEntry({ ...admin, policies: [] }, c), false);
-  assert.equal(looksLikeBootstrapEntry(admin, { ...c, bootstrapCreatorAdmin: false }), false);
-  const rows = listAccess(inventory("API", "", [role("creator")], [admin], { createdAt: "2026-01-01T00:00:00.000Z" }));
+test("the creator's bootstrap entry: the first STANDARD entry, with EKS's default username, no groups, ClusterAdmin cluster-wide", () => {
+  const cluster = { type: "cluster" as const, namespaces: [] };
+  const creator = entry(A("creator"), { username: `arn:aws:sts::${ACCT}:assumed-role/creator/{{SessionName}}`, kubernetesGroups: [], createdAt: "2026-01-01T00:05:00.000Z", policies: [{ policyArn: ADMIN, accessScope: cluster }] });
+  const node = entry(A("node"), { type: "EC2_LINUX", createdAt: "2026-01-01T00:04:00.000Z" });
+  const later = entry(A("admin"), { username: `arn:aws:sts::${ACCT}:assumed-role/admin/{{SessionName}}`, kubernetesGroups: [], createdAt: "2026-01-01T00:06:00.000Z", policies: [{ policyArn: ADMIN, accessScope: cluster }] });
+  assert.equal(bootstrapEntryOf([later, node, creator], {}), creator, "node entries EKS makes at the same time do not count");
+  assert.equal(bootstrapEntryOf([later, creator], { bootstrapCreatorAdmin: false }), undefined);
+  assert.equal(bootstrapEntryOf([later, { ...creator, username: "custom" }], {}), undefined, "a custom username: someone made it");
+  assert.equal(bootstrapEntryOf([later, { ...creator, policies: [{ policyArn: ADMIN, accessScope: { type: "namespace", namespaces: ["a"] } }] }], {}), undefined);
+  const user = entry(`arn:aws:iam::${ACCT}:user/admin`, { username: `arn:aws:iam::${ACCT}:user/admin`, kubernetesGroups: [], policies: [{ policyArn: ADMIN, accessScope: cluster }] });
+  const rows = listAccess(inventory("API", "", [], [user]));
   assert.equal(rows[0]!.creator, true);
   assert.match(rows[0]!.why, /cluster creator's bootstrap entry/);
 });

@@ -74,9 +74,8 @@ export async function runAccessList(a: ReadArgs, env = process.env): Promise<Com
     `Cluster ${o.cluster} (${o.region}), authentication mode ${o.mode}: ${counted} mapping${counted === 1 ? "" : "s"} in use of ${o.rows.length}.`,
     "",
     body.trimEnd(),
-    ...(o.rows.some((r) => r.creator) ? ["* the cluster creator (see why below)"] : []),
+    ...o.rows.filter((r) => r.creator).map((r) => (r.source === "creator" ? `* ${r.why}` : "* looks like the cluster creator's bootstrap access entry: the first entry, with EKS's default username and AmazonEKSClusterAdminPolicy cluster-wide")),
     ...(notes.length ? ["", "Not used:", ...notes] : []),
-    ...o.rows.filter((r) => r.creator).map((r) => `${notes.length ? "" : "\n"}Creator: ${r.why}`),
     "",
     errors ? `${errors} problem${errors === 1 ? "" : "s"} (errors and warnings): eks-access access check --cluster ${o.cluster} --region ${o.region} shows each with its fix.` : "No errors or warnings (eks-access access check lists the notes).",
   ];

@@ -11,7 +11,7 @@
 import { policyName, scopeText, stepCommand, type AccessEntryStep, type AccessEntryState } from "../access-entry-plan.js";
 import { nodeGroups } from "../dynamic-file.js";
 import { checkAwsAuth, shellWord, type AwsAuthProblem, type CheckOptions, type ProblemCode, type Severity } from "./check.js";
-import { liveEntries, lookupOf, looksLikeBootstrapEntry, principalKey, type EntryRecord, type Inventory } from "./inventory.js";
+import { bootstrapEntryOf, liveEntries, lookupOf, principalKey, type EntryRecord, type Inventory } from "./inventory.js";
 import { entryEquivalent } from "./migrate.js";
 import { effectiveMappings, type EffectiveMapping } from "./resolve.js";
 
@@ -249,9 +249,10 @@ export function listAccess(inv: Inventory, problems: readonly AccessProblem[] = 
       problems: [],
     });
   }
+  const bootstrap = bootstrapEntryOf(inv.entries.map((r) => r.entry), c);
   const entryRow = (r: EntryRecord, used: AccessRow["used"], why: string): AccessRow => {
     const e = r.entry;
-    const creator = looksLikeBootstrapEntry(e, c);
+    const creator = e === bootstrap;
     return {
       principal: e.principalArn,
       source: "access-entry",
@@ -260,7 +261,7 @@ export function listAccess(inv: Inventory, problems: readonly AccessProblem[] = 
       groups: nodeGroups(e.type) ?? [...e.kubernetesGroups],
       policies: e.policies.map((p) => ({ policy: policyName(p.policyArn), scope: scopeText(p.accessScope) })),
       used,
-      why: creator ? `${why}; looks like the cluster creator's bootstrap entry (ClusterAdmin, made with the cluster)` : why,
+      why: creator ? `${why}; looks like the cluster creator's bootstrap entry (the first entry: EKS's default username, ClusterAdmin cluster-wide)` : why,
       ...(creator ? { creator } : {}),
       problems: byEntry.get(e.principalArn) ?? [],
     };

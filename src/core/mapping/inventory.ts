@@ -20,8 +20,6 @@ export interface ClusterInfo {
   region: string;
   account: string;
   mode: AuthenticationMode;
-  /** DescribeCluster createdAt (ISO 8601), when known */
-  createdAt?: string | undefined;
   /** DescribeCluster accessConfig.bootstrapClusterCreatorAdminPermissions, when known */
   bootstrapCreatorAdmin?: boolean | undefined;
 }
@@ -100,18 +98,30 @@ export function liveEntries(inv: Pick<Inventory, "entries">): Array<{ view: Acce
 }
 
 const CLUSTER_ADMIN = "/AmazonEKSClusterAdminPolicy";
-/** How long after the cluster's creation EKS may take to make the creator's bootstrap entry. */
-const BOOTSTRAP_WINDOW_MS = 30 * 60_000;
+
+/** The username EKS gives an entry made without one (EKS user guide, "Create access entries"). */
+function defaultUsername(principalArn: string): string | undefined {
+  const p = parsePrincipal(principalArn);
+  if (p?.type === "user") return principalArn;
+  if (p?.type === "role") return `arn:${p.partition}:sts::${p.account}:assumed-role/${p.name}/{{SessionName}}`;
+  return undefined;
+}
 
 /**
- * Whether an entry looks like the cluster creator's bootstrap entry: EKS gives the creator a
- * cluster-wide AmazonEKSClusterAdminPolicy entry when the cluster is made (with
- * bootstrapClusterCreatorAdminPermissions). EKS does not mark it, so this is read from its policy
- * and its age; a cluster switched from CONFIG_MAP later gets it at the switch, which this misses.
+ * The entry that looks like the cluster creator's bootstrap entry, if any. With
+ * bootstrapClusterCreatorAdminPermissions, EKS gives the creator an entry as soon as the cluster
+ * has the access-entry API (at creation, or at the switch from CONFIG_MAP), before anyone else can
+ * make one: EKS's default username, no groups, AmazonEKSClusterAdminPolicy cluster-wide. EKS does
+ * not mark it, so this is the earliest STANDARD entry when it has exactly that shape.
  */
-export function looksLikeBootstrapEntry(entry: AccessEntryState, cluster: ClusterInfo): boolean {
-  if (cluster.bootstrapCreatorAdmin === false || cluster.createdAt === undefined || entry.createdAt === undefined) return false;
-  if (!entry.policies.some((p) => p.policyArn.endsWith(CLUSTER_ADMIN) && p.accessScope.type === "cluster")) return false;
-  const after = Date.parse(entry.createdAt) - Date.parse(cluster.createdAt);
-  return after >= -60_000 && after <= BOOTSTRAP_WINDOW_MS;
+export function bootstrapEntryOf(entries: readonly AccessEntryState[], cluster: Pick<ClusterInfo, "bootstrapCreatorAdmin">): AccessEntryState | undefined {
+  if (cluster.bootstrapCreatorAdmin === false) return undefined;
+  let first: AccessEntryState | undefined;
+  for (const e of entries) {
+    if (e.type !== "STANDARD" || e.createdAt === undefined) continue;
+    if (!first || Date.parse(e.createdAt) < Date.parse(first.createdAt!)) first = e;
+  }
+  if (!first) return undefined;
+  const admin = first.policies.some((p) => p.policyArn.endsWith(CLUSTER_ADMIN) && p.accessScope.type === "cluster");
+  return admin && first.kubernetesGroups.length === 0 && first.username === defaultUsername(first.principalArn) ? first : undefined;
 }
