@@ -6,9 +6,11 @@
  * with `kubectl auth whoami` before (aws-auth) and after the switch to API (access entries only,
  * through the unmodified aws-iam-authenticator): the same username and groups. The AWS CLI is the
  * second client (list-access-entries shows what migrate made). migrate apply is stopped halfway on
- * the live sandbox twice — a fault-injecting proxy in front of the EKS API fails one principal's
- * CreateAccessEntry, then deletes a principal in IAM just before its CreateAccessEntry — and
- * re-running continues. Refused and bad input leave the cluster, its entries and aws-auth as they were.
+ * the live sandbox twice — a fault-injecting proxy in front of the EKS API refuses one policy
+ * association (leaving an entry half-made), then one CreateAccessEntry — and a principal is deleted
+ * in IAM between runs; re-running completes the half-made entry, leaves the deleted principal out
+ * saying why, and does the rest. Refused and bad input leave the cluster, its entries and aws-auth
+ * as they were.
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -54,6 +56,7 @@ const admin = (args: string[], input?: string) => run("kubectl", ["--kubeconfig"
 const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
 const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
 const mode = (): string => aws("eks", "describe-cluster", "--name", "sandbox", "--query", "cluster.accessConfig.authenticationMode");
+const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const entries = (): string[] => (aws("eks", "list-access-entries", "--cluster-name", "sandbox").accessEntries as string[]).sort();
 const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json"]).stdout).data;
 
@@ -85,13 +88,13 @@ const TEMP_AND_MON = (): string[] => [
 /**
  * A fault-injecting stand-in for the EKS endpoint (eks-access --endpoint-url http://127.0.0.1:PORT):
  * forwards every request unchanged (Host header and signature intact) to the sandbox's EKS through
- * its CONNECT proxy and CA, except a CreateAccessEntry for the principal `onCreate` names, which it
- * fails with EKS's error shape, or lets through after deleting the principal in IAM.
+ * its CONNECT proxy and CA, except the one call `fault` picks, which it answers with EKS's error
+ * shape (a 400 the SDK does not retry), as the real API refusing one call halfway would.
  */
 let proxy: Server;
 let proxyUrl: string;
-let onCreate: { principalArn: string; action: "fail" | "delete-principal-first" } | undefined;
-const proxyCreates: string[] = [];
+let fault: { op: "CreateAccessEntry" | "AssociateAccessPolicy"; principalArn: string } | undefined;
+const proxied: string[] = [];
 
 async function startFaultProxy(): Promise<void> {
   const agent = new HttpsProxyAgent(env["HTTPS_PROXY"]!);
@@ -101,18 +104,18 @@ async function startFaultProxy(): Promise<void> {
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
-      if (req.method === "POST" && /^\/clusters\/sandbox\/access-entries$/.test(req.url ?? "")) {
-        const principalArn = JSON.parse(body.toString("utf8")).principalArn as string;
-        proxyCreates.push(principalArn);
-        if (onCreate?.principalArn === principalArn && onCreate.action === "fail") {
-          res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "InvalidParameterException" });
-          res.end(JSON.stringify({ message: "injected fault: the EKS API refused this call" }));
-          return;
-        }
-        if (onCreate?.principalArn === principalArn && onCreate.action === "delete-principal-first") {
-          const name = principalArn.slice(principalArn.lastIndexOf("/") + 1);
-          assert.equal(run("aws", ["iam", "delete-role", "--role-name", name], { env }).status, 0);
-        }
+      const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      const call =
+        req.method === "POST" && path === "/clusters/sandbox/access-entries"
+          ? { op: "CreateAccessEntry", principalArn: JSON.parse(body.toString("utf8")).principalArn as string }
+          : req.method === "POST" && path.startsWith("/clusters/sandbox/access-entries/") && path.endsWith("/access-policies")
+            ? { op: "AssociateAccessPolicy", principalArn: path.slice("/clusters/sandbox/access-entries/".length, -"/access-policies".length) }
+            : undefined;
+      if (call) proxied.push(`${call.op} ${call.principalArn}`);
+      if (call && fault?.op === call.op && fault.principalArn === call.principalArn) {
+        res.writeHead(400, { "content-type": "application/json", "x-amzn-errortype": "InvalidParameterException" });
+        res.end(JSON.stringify({ message: "injected fault: the EKS API refused this call" }));
+        return;
       }
       const up = httpsRequest({ host: "eks.us-west-2.amazonaws.com", port: 443, servername: "eks.us-west-2.amazonaws.com", ca, agent, method: req.method, path: req.url, headers: req.headers }, (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
@@ -276,23 +279,29 @@ test("auth-mode set API_AND_CONFIG_MAP explains the one-way rule and follows the
   assert.equal(creator.source, "access-entry");
 });
 
-test("migrate apply stopped halfway on the sandbox (a failing CreateAccessEntry, then a principal deleted just before its create): re-running continues", async () => {
+test("migrate apply stopped halfway on the sandbox (the EKS API refusing a policy association, then a create; a principal deleted in between): re-running continues", async () => {
   const start = entries();
-  onCreate = { principalArn: role("dev"), action: "fail" };
-  const first = await refusedThroughProxy(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1"], /^eks-access: error: migrate apply stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): eks:CreateAccessEntry on sandbox \(InvalidParameterException\): injected fault: the EKS API refused this call; 3 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$/);
-  assert.match(first.stdout, /done: associate AmazonEKSClusterAdminPolicy with .*AWSReservedSSO_EKSAdmin_\w+ cluster-wide\n/);
+  const apply = ["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1"];
+  fault = { op: "AssociateAccessPolicy", principalArn: ssoAdmin };
+  const first = await refusedThroughProxy(apply, new RegExp(`^eks-access: error: migrate apply stopped at ${esc(ssoAdmin)} \\(associate AmazonEKSClusterAdminPolicy with ${esc(ssoAdmin)} cluster-wide\\): eks:AssociateAccessPolicy on sandbox \\(InvalidParameterException\\): injected fault: the EKS API refused this call; 2 of 8 principals done; fix the cause and re-run eks-access migrate apply --cluster sandbox --region us-west-2: it continues where this stopped\n$`));
+  assert.match(first.stdout, new RegExp(`done: create the access entry of ${esc(ssoAdmin)} \\(username ${ssoName}:\\{\\{SessionName\\}\\}\\)\n`));
   assert.deepEqual(entries(), [...start, role("nodes"), role("winnodes"), ssoAdmin].sort(), "what was done before the failure stays; nothing after it started");
+  assert.deepEqual(aws("eks", "list-associated-access-policies", "--cluster-name", "sandbox", "--principal-arn", ssoAdmin).associatedAccessPolicies, [], "the admin's entry is half-made");
+  const plan = JSON.parse(ok("migrate", "plan", "--cluster", "sandbox", "-o", "json")).plan;
+  assert.deepEqual(plan.items.filter((i: { action: string }) => i.action !== "skip").map((i: { action: string }) => i.action), ["done", "done", "complete", "create", "create", "create", "cannot", "create", "create", "cannot"]);
 
-  onCreate = { principalArn: role("temp"), action: "delete-principal-first" };
-  await refusedThroughProxy(["migrate", "apply", "--cluster", "sandbox", "--concurrency", "1"], /stopped at arn:aws:iam::123456789012:role\/temp .*\(InvalidParameterException\): The specified principalArn is invalid: invalid principal\.; 2 of 5 principals done/);
-  assert.ok(entries().includes(role("dev")) && entries().includes(role("deep", "/team/x/")));
-  onCreate = undefined;
-  const creates = proxyCreates.length;
+  fault = { op: "CreateAccessEntry", principalArn: role("dev") };
+  await refusedThroughProxy(apply, /stopped at arn:aws:iam::123456789012:role\/dev \(create the access entry of arn:aws:iam::123456789012:role\/dev .*\): eks:CreateAccessEntry on sandbox \(InvalidParameterException\): injected fault: the EKS API refused this call; 1 of 6 principals done;/);
+  assert.ok(proxied.includes(`AssociateAccessPolicy ${ssoAdmin}`) && !entries().includes(role("dev")), "the half-made entry was completed, then dev's create failed");
+  fault = undefined;
+  // meanwhile temp's role is deleted in IAM: the next run leaves it out, saying why
+  aws("iam", "delete-role", "--role-name", "temp");
+  const calls = proxied.length;
 
   const third = ok("migrate", "apply", "--cluster", "sandbox");
   assert.match(third, /\[CANNOT\]\n  arn:aws:iam::123456789012:role\/temp does not exist in IAM/);
-  assert.match(third, /Applied: 2 of 2 principals\./);
-  assert.equal(proxyCreates.length, creates, "control: the last run did not go through the proxy");
+  assert.match(third, /Applied: 4 of 4 principals\./);
+  assert.equal(proxied.length, calls, "control: the last run did not go through the proxy");
   const again = ok("migrate", "apply", "--cluster", "sandbox");
   assert.match(again, /Nothing to apply: every row that can be migrated is\./);
 
@@ -332,7 +341,7 @@ test("once aws-auth holds only what moved, verify proves it and names the switch
   const kept = MAP_ROLES.join("\n").replace(TEMP_AND_MON().join("\n") + "\n", "").split("\n");
   assert.equal(admin(["apply", "-f", "-"], awsAuthManifest({ mapRoles: kept, mapUsers: MAP_USERS, mapAccounts: [] })).status, 0);
   const v = ok("migrate", "verify", "--cluster", "sandbox");
-  assert.match(v, new RegExp(`mapRoles line 13  ${ssoAdmin.replace(/[./]/g, "\\$&")}  EQUIVALENT\n  as arn:aws:sts::${ACCT}:assumed-role/${ssoName}/eks-access-verify@example.com\n  aws-auth:       ${ssoName}:eks-access-verify-example.com \\[system:masters\\]\n  access entries: ${ssoName}:eks-access-verify-example.com \\[\\]\n  ~ groups -system:masters\n`));
+  assert.match(v, new RegExp(`mapRoles line 13  ${esc(ssoAdmin)}  EQUIVALENT\n  as arn:aws:sts::${ACCT}:assumed-role/${ssoName}/eks-access-verify@example.com\n  aws-auth:       ${ssoName}:eks-access-verify-example.com \\[system:masters\\]\n  access entries: ${ssoName}:eks-access-verify-example.com \\[\\]\n  ~ groups -system:masters\n`));
   assert.match(v, /Proven: every identity aws-auth gives is the same from the access entries\. Switch when ready: eks-access auth-mode set API --cluster sandbox --region us-west-2\n$/);
 
   const dry = ok("auth-mode", "set", "API", "--cluster", "sandbox", "--dry-run");
