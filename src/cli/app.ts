@@ -147,8 +147,8 @@ function clusterOptions(b: Argv): Argv {
     .option("region", { type: "string", describe: "AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
     .option("profile", { type: "string", describe: "AWS profile to act as (default: AWS_PROFILE or the default chain)" })
     .option("endpoint-url", { type: "string", describe: "EKS API endpoint override (as the AWS CLI's --endpoint-url)" })
-    .option("kubeconfig", { type: "string", describe: "kubeconfig for the aws-auth ConfigMap (default: KUBECONFIG, ~/.kube/config)" })
-    .option("context", { type: "string", describe: "kubeconfig context for aws-auth (default: the one whose server is the cluster's endpoint, else the current one if it is)" })
+    .option("kubeconfig", { type: "string", describe: "kubeconfig to reach the cluster for aws-auth (default: KUBECONFIG, ~/.kube/config; none needed: without a context for the cluster it is reached at its endpoint with your AWS credentials)" })
+    .option("context", { type: "string", describe: "kubeconfig context for aws-auth; must point at the cluster (default: a context whose server is the cluster's endpoint, the current one first)" })
     .option("output", { alias: "o", choices: ["text", "json"] as const, default: "text" as const, describe: "text for people, json for scripts" });
 }
 

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, statSync } from "node:fs";
+import { appendFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
@@ -50,7 +50,7 @@ const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "conf
 
 function profile(name: string, lines: string[]): void {
   appendFileSync(env["AWS_CONFIG_FILE"]!, `[profile ${name}]\n${lines.join("\n")}\nregion = us-west-2\n`);
-    // looked up as the sandbox admin (a role of the member account cannot see the cluster), connecting as `name`
+  // looked up as the sandbox admin (a role of the member account cannot see the cluster), connecting as `name`
   const r = runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--exec-profile", name, "--alias", name, "--kubeconfig", join(dir, `kc-${name}`)], { env });
   assert.equal(r.status, 0, r.stderr);
 }
@@ -136,6 +136,19 @@ test("CONFIG_MAP: revoking the last system:masters mapping is refused and change
   const r = cli("revoke", "--cluster", "sandbox", "--principal", ssoAdmin);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /last system:masters/);
+  assert.deepEqual(awsAuthData(), before);
+});
+
+test("CONFIG_MAP: a --context that points at another cluster is refused before anything is read or written", () => {
+  const before = awsAuthData();
+  const other = join(dir, "other.kubeconfig");
+  writeFileSync(other, ["apiVersion: v1", "kind: Config", "clusters: [{name: other, cluster: {server: 'https://127.0.0.1:1'}}]", "users: [{name: u, user: {token: x}}]", "contexts: [{name: other, context: {cluster: other, user: u}}]", "current-context: other", ""].join("\n"));
+  const r = cli("grant", "--cluster", "sandbox", "--principal", "viewer", "--group", "viewers", "--kubeconfig", other, "--context", "other");
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /context other points at https:\/\/127\.0\.0\.1:1, not at cluster sandbox .*nothing was changed/);
+  const none = cli("grant", "--cluster", "sandbox", "--principal", "viewer", "--group", "viewers", "--kubeconfig", other);
+  assert.equal(none.status, 1, none.stderr);
+  assert.match(none.stderr, /no context in .*other\.kubeconfig points at cluster sandbox/);
   assert.deepEqual(awsAuthData(), before);
 });
 
