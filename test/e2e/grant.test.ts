@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
@@ -99,13 +99,11 @@ test("CONFIG_MAP, seed 000: the SSO session ARN becomes the role ARN without its
   const session = `arn:aws:sts::${ACCT}:assumed-role/${roleName(ssoAdmin)}/alice@example.com`;
   const preview = cli("grant", "--cluster", "sandbox", "--principal", session, "--group", "system:masters", "--dry-run");
   assert.equal(preview.status, 0, preview.stderr);
-  assert.match(preview.stdout, new RegExp(`\\+\\s+- rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`));
+  assert.match(preview.stdout, new RegExp(`\\n\\+  rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`));
   assert.match(preview.stdout, /Dry run: nothing was changed/);
   assert.equal(awsAuthData()["mapRoles"], undefined, "--dry-run wrote nothing");
   const out = ok("grant", "--cluster", "sandbox", "--principal", session, "--group", "system:masters");
-  const backup = /aws-auth backup: (\S+)/.exec(out)?.[1];
-  assert.ok(backup, out);
-  assert.equal(statSync(backup).mode & 0o777, 0o600);
+  assert.match(out, /kube-system\/aws-auth did not exist: created it/);
   assert.match(awsAuthData()["mapRoles"]!, new RegExp(`rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`), "no /aws-reserved/ path in aws-auth");
   const w = await eventually("alice through aws-auth", () => whoami("alice"), (x) => x.username !== undefined);
   assert.deepEqual(w, { username: `${roleName(ssoAdmin)}:alice-example.com`, groups: ["system:masters", "system:authenticated"] });
@@ -113,6 +111,10 @@ test("CONFIG_MAP, seed 000: the SSO session ARN becomes the role ARN without its
 
 test("CONFIG_MAP, seeds 002/003: a permission set by name across two accounts maps each account's provisioned role", async () => {
   const out = JSON.parse(ok("grant", "--cluster", "sandbox", "--permission-set", "EKSView", "--all-accounts", "--group", "viewers", "-o", "json"));
+  // every write to an existing aws-auth saves the previous version first, 0600
+  assert.ok(out.awsAuth.backupPath, JSON.stringify(out.awsAuth));
+  assert.equal(statSync(out.awsAuth.backupPath).mode & 0o777, 0o600);
+  assert.match(readFileSync(out.awsAuth.backupPath, "utf8"), /AWSReservedSSO_EKSAdmin_/);
   assert.deepEqual(out.changes.map((c: { principal: string }) => c.principal).sort(), [ssoViewHere, ssoViewMember].sort());
   for (const p of ["vera", "mona"]) {
     const w = await eventually(`${p} through aws-auth`, () => whoami(p), (x) => x.username !== undefined);

@@ -92,6 +92,7 @@ export function renderChange(o: AccessChangeOutput, verb: "grant" | "revoke"): s
     for (const n of c.notes) lines.push(`  = ${n}`);
   }
   if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
+  if (o.awsAuth?.created) lines.push("kube-system/aws-auth did not exist: created it (no previous version to back up)");
   if (o.awsAuth?.backupPath) lines.push(`aws-auth backup: ${o.awsAuth.backupPath} (restore: eks-access aws-auth restore --cluster ${o.cluster} --region ${o.region} --backup ${o.awsAuth.backupPath})`);
   if (o.dryRun) {
     const cmds = o.changes.flatMap((c) => c.steps.flatMap((s) => (s.command ? [s.command] : [])));
