@@ -35,7 +35,7 @@
 import { canonicalArn, canonicalizePrincipal, isSsoRolePath, parsePrincipal, roleArnWithoutPath, ssoRole } from "../arn.js";
 import { dynamicFileFor, type AccessEntryView, type DynamicFile, type DynamicFileRow } from "../dynamic-file.js";
 import { arnKey, type AwsAuthRow } from "./aws-auth.js";
-import { renderTemplate, type TemplateIdentity } from "./templates.js";
+import { ec2LookupNeeded, renderTemplate, type TemplateIdentity } from "./templates.js";
 
 import type { AuthenticationMode } from "../access-entry-plan.js";
 
@@ -97,7 +97,14 @@ export type Resolution =
       improvement?: Improvement | undefined;
       trace: string[];
     }
-  | { mapped: false; reason: "not-mapped" | "template-error" | "reserved-prefix"; message: string; trace: string[] };
+  | {
+      mapped: false;
+      reason: "not-mapped" | "template-error" | "reserved-prefix";
+      message: string;
+      trace: string[];
+      /** the matched templates need {{EC2PrivateDNSName}} of this instance: resolve again with ec2PrivateDnsName */
+      ec2InstanceId?: string | undefined;
+    };
 
 /** aws-iam-authenticator's backend modes that eks-access serves, plus its own EKS access-entry API source. */
 export type BackendName = "MountedFile" | "DynamicFile" | "EKSConfigMap" | "EKSAccessEntries";
@@ -381,12 +388,13 @@ const uidOf = (account: string, userId: string): string => `aws-iam-authenticato
 function render(b: MappingBackend, found: Found, identity: CallerIdentity, c: Caller, trace: string[]): Resolution {
   const t: TemplateIdentity = { accountId: identity.account, sessionName: c.sessionName, accessKeyId: c.accessKeyId, ec2PrivateDnsName: identity.ec2PrivateDnsName };
   const { row } = found;
+  const instance = ec2LookupNeeded([row.username, ...row.groups], t);
   const username = renderTemplate(row.username, t);
-  if (!username.ok) return templateFailure(row.username, username.error, trace);
+  if (!username.ok) return { ...templateFailure(row.username, username.error, trace), ec2InstanceId: instance };
   const groups: string[] = [];
   for (const g of row.groups) {
     const r = renderTemplate(g, t);
-    if (!r.ok) return templateFailure(g, r.error, trace);
+    if (!r.ok) return { ...templateFailure(g, r.error, trace), ec2InstanceId: instance };
     groups.push(r.value);
   }
   trace.push(username.value === row.username ? `username ${username.value}` : `username ${row.username} → ${username.value}`);
@@ -411,7 +419,7 @@ function render(b: MappingBackend, found: Found, identity: CallerIdentity, c: Ca
   };
 }
 
-function templateFailure(template: string, error: string, trace: string[]): Resolution {
+function templateFailure(template: string, error: string, trace: string[]): Extract<Resolution, { mapped: false }> {
   const message = `rendering ${template} failed: ${error}`;
   trace.push(`${message} — the authenticator refuses the request (403) rather than trying the next backend`);
   return { mapped: false, reason: "template-error", message, trace };
