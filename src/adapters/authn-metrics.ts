@@ -32,6 +32,7 @@ export class PromAuthnMetrics implements AuthnMetrics {
   private readonly stale = new Gauge({ name: `${OURS}_mapping_stale`, help: "1 while a backend answers from its last good data because its newest version was refused", labelNames: ["backend"], registers: [this.registry] });
   private readonly iam = new Counter({ name: `${OURS}_iam_lookups_total`, help: "IAM look-ups for the matches beyond the peer (hit: from the cache)", labelNames: ["kind", "result"], registers: [this.registry] });
   private readonly cache = new Counter({ name: `${OURS}_token_cache_total`, help: "Verified-token cache look-ups", labelNames: ["result"], registers: [this.registry] });
+  private readonly limited = new Counter({ name: `${OURS}_sts_calls_limited_total`, help: "STS calls eks-access's own limits refused (429): per principal, global rate, concurrency", labelNames: ["scope"], registers: [this.registry] });
   private readonly stsLatency = new Histogram({ name: `${OURS}_sts_request_duration_seconds`, help: "STS GetCallerIdentity call latency by HTTP status (error: no answer)", labelNames: ["code"], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
 
   constructor() {
@@ -82,6 +83,11 @@ export class PromAuthnMetrics implements AuthnMetrics {
     this.stsLatency.observe({ code: String(code) }, seconds);
     if (code === "error") this.stsConnectionFailures.inc();
     else this.stsResponses.inc({ ResponseCode: String(code) });
+  }
+
+  /** for the verifier: our own limit refused an STS call */
+  stsLimited(scope: string): void {
+    this.limited.inc({ scope });
   }
 
   /** the text exposition format, and its content type */

@@ -19,7 +19,7 @@ export interface BackendSource {
 }
 
 /** Makes the source of one backend (each is made once, when the backend order first names it). */
-export type BackendSourceFactory = (name: BackendName) => BackendSource;
+export type BackendSourceFactory = (name: BackendName) => Promise<BackendSource>;
 
 /** A role or group as IAM has it: the ARN with its path, and its unique id. */
 export interface IamEntity {

@@ -38,17 +38,16 @@ export class AuthnBackends {
   }
 
   private async use(order: readonly BackendName[]): Promise<void> {
-    const fresh: BackendSource[] = [];
-    const list = order.map((name) => {
+    const list: BackendSource[] = [];
+    for (const name of order) {
       let s = this.sources.get(name);
       if (!s) {
-        s = this.make(name);
+        s = await this.make(name);
         this.sources.set(name, s);
-        fresh.push(s);
+        await s.start();
       }
-      return s;
-    });
-    await Promise.all(fresh.map((s) => s.start()));
+      list.push(s);
+    }
     this.order = order;
     this.active = list;
   }

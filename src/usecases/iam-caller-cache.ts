@@ -5,7 +5,7 @@
  * membership changes, so it is kept briefly. "Not found" is kept like an answer; a failure is not
  * kept (the next review asks again).
  */
-import { TtlCache } from "../core/ttl-cache.js";
+import { ExpiringLru } from "../core/expiring-lru.js";
 import type { AuthnMetrics, IamCallerDirectory, IamEntity } from "../ports/authn.js";
 
 export interface IamCacheOptions {
@@ -20,14 +20,14 @@ export interface IamCacheOptions {
 }
 
 export class CachedIamDirectory implements IamCallerDirectory {
-  private readonly cache: TtlCache<string, { found: IamEntity | IamEntity[] | undefined }>;
+  private readonly cache: ExpiringLru<{ found: IamEntity | IamEntity[] | undefined }>;
   private readonly pending = new Map<string, Promise<IamEntity | IamEntity[] | undefined>>();
 
   constructor(
     private readonly inner: IamCallerDirectory,
     private readonly opts: IamCacheOptions,
   ) {
-    this.cache = new TtlCache(opts.maxEntries ?? 10_000);
+    this.cache = new ExpiringLru(opts.maxEntries ?? 10_000);
   }
 
   role(name: string, uniqueId: string): Promise<IamEntity | undefined> {

@@ -150,14 +150,14 @@ export function parseAuthenticatorConfigFile(source: string, name: string): Doc 
 }
 
 /** Flags over environment over file over defaults, checked as the peer checks them at start. */
-export function resolveAuthenticatorConfig(file: Doc, flags: AuthenticatorFlags, env: Readonly<Record<string, string | undefined>>): AuthenticatorConfig {
+export function resolveAuthenticatorConfig(file: Doc, flags: AuthenticatorFlags, env: Readonly<Record<string, string | undefined>>, opts: { clusterIdOptional?: boolean } = {}): AuthenticatorConfig {
   const server = key(file, "server") ?? {};
   if (typeof server !== "object" || server === null || Array.isArray(server)) throw bad("server", "is not a map");
   const s = (name: string): unknown => key(server, name);
   const pick = <T>(flag: T | undefined, fromFile: T | undefined, fallback: T): T => flag ?? fromFile ?? fallback;
   const fileText = (name: string): string | undefined => (s(name) === undefined ? undefined : text(s(name), `server.${name}`));
   const clusterId = flags.clusterId ?? (env["KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID"] || undefined) ?? (key(file, "clusterID") === undefined ? "" : text(key(file, "clusterID"), "clusterID"));
-  if (clusterId === "") throw usageError("cluster ID cannot be empty", "give --cluster-id (or clusterID in the config file, or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID): the id tokens are signed for (x-k8s-aws-id), e.g. the EKS cluster name");
+  if (clusterId === "" && !opts.clusterIdOptional) throw usageError("cluster ID cannot be empty", "give --cluster-id (or clusterID in the config file, or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID): the id tokens are signed for (x-k8s-aws-id), e.g. the EKS cluster name");
   const partition = pick(flags.partition, fileText("partition"), PEER_DEFAULTS.partition);
   if (!AUTHENTICATOR_PARTITIONS.includes(partition)) throw usageError(`Invalid partition ${partition}`, `use one of ${AUTHENTICATOR_PARTITIONS.join(", ")}`);
   const portText = flags.port ?? (s("port") === undefined ? undefined : Number(text(s("port"), "server.port")));
