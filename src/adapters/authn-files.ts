@@ -110,6 +110,11 @@ export class AuthenticatorConfigFile {
     this.file.start();
   }
 
+  /** Looks at the file now (a change is applied before this returns). */
+  check(): void {
+    this.file?.check();
+  }
+
   private refused(line: string): void {
     if (this.said.problem(line)) this.deps.metrics.backendLoadFailure("config");
     this.deps.metrics.backendStale("MountedFile", true);

@@ -33,8 +33,9 @@ export class AuthnBackends {
   async setOrder(order: readonly BackendName[] | undefined): Promise<void> {
     const next = order ?? this.configured;
     if (next.join(" ") === this.order.join(" ")) return;
-    this.log.info("backend mode changed", { from: this.order.join(" "), to: next.join(" "), why: order ? "backend-mode file" : "backend-mode file removed: the configured order" });
+    const from = this.order.join(" ");
     await this.use(next);
+    this.log.info("backend mode changed", { from, to: next.join(" "), why: order ? "backend-mode file" : "backend-mode file removed: the configured order" });
   }
 
   private async use(order: readonly BackendName[]): Promise<void> {
