@@ -10,7 +10,7 @@
  * `eks-access serve init` writes the serving certificate and key (or uses given ones) and the
  * apiserver's webhook kubeconfig(s).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import type { AuthenticatorConfig, AuthenticatorFlags } from "../../core/authn/config.js";
@@ -239,6 +239,20 @@ async function servingPair(certFile: string | undefined, keyFile: string | undef
   return { certPath, keyPath, made: true };
 }
 
+/** Throws unless `path` could be written (it or its nearest existing parent directory is writable), before anything is made. */
+function checkWritable(path: string, flag: string): void {
+  let p = dirname(path);
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  let problem: string | undefined;
+  try {
+    if (!statSync(p).isDirectory()) problem = "is not a directory";
+    else accessSync(p, constants.W_OK);
+  } catch {
+    problem ??= "is not writable";
+  }
+  if (problem) throw new EksAccessError("config", `cannot write ${path} (${flag}): ${p} ${problem}`, { hint: `give ${flag} a writable path` });
+}
+
 function writeKubeconfig(path: string, text: string): void {
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -376,6 +390,9 @@ export async function runServeInit(a: ServeInitArgs, env = process.env): Promise
   const host = c.hostname || "localhost";
   const caFile = a["ca-file"];
   if (caFile !== undefined && !existsSync(caFile)) throw new EksAccessError("config", `--ca-file ${caFile} does not exist`, { hint: "give the PEM of the CA that signed --tls-cert-file" });
+  checkWritable(c.generateKubeconfig, "--generate-kubeconfig");
+  if (a["authorize-kubeconfig"] !== undefined) checkWritable(a["authorize-kubeconfig"], "--authorize-kubeconfig");
+  if (a["tls-cert-file"] === undefined) checkWritable(join(c.stateDir, "cert.pem"), "--state-dir");
   const tls = await servingPair(a["tls-cert-file"], a["tls-private-key-file"], { ...c, hostname: host });
   const caPem = readFileSync(caFile ?? tls.certPath, "utf8");
   const lines = [tls.made ? `wrote ${tls.certPath} and ${tls.keyPath} (self-signed for ${[...new Set([c.address, host])].join(", ")})` : `using ${tls.certPath} and ${tls.keyPath}`];
