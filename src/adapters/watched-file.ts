@@ -7,6 +7,16 @@
 import { readFileSync, statSync, watch, type FSWatcher } from "node:fs";
 import { basename, dirname } from "node:path";
 
+/** The file's identity for change detection (inode, size, mtime), or "missing". */
+export function fileVersion(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return "missing";
+  }
+}
+
 export interface WatchedFileOptions {
   /** the new content, or undefined: the file does not exist (any more) */
   onChange(text: string | undefined): void;
@@ -44,13 +54,7 @@ export class WatchedFile {
 
   /** Looks at the file now and reports a change. */
   check(): void {
-    let version: string;
-    try {
-      const st = statSync(this.path);
-      version = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      version = "missing";
-    }
+    const version = fileVersion(this.path);
     if (version === this.version) return;
     if (version === "missing") {
       this.version = version;

@@ -105,6 +105,14 @@ function cacheCommand(y: Argv): Argv {
   );
 }
 
+/** The options `serve` and `serve init` share (aws-iam-authenticator's server layout), each described for its command. */
+const LAYOUT = ["config", "cluster-id", "address", "port", "hostname", "state-dir", "generate-kubeconfig", "tls-cert-file", "tls-private-key-file"] as const;
+
+function layoutOptions(b: Argv, describe: Record<(typeof LAYOUT)[number], string>): Argv {
+  for (const name of LAYOUT) b.option(name, { type: name === "port" ? "number" : "string", describe: describe[name], ...(name === "config" ? { alias: "c" } : name === "cluster-id" ? { alias: "i" } : {}) });
+  return b;
+}
+
 function serveCommand(y: Argv): Argv {
   return y.command(
     "serve",
@@ -115,17 +123,18 @@ function serveCommand(y: Argv): Argv {
           "init",
           "Write the serving certificate and key (or use given ones) and the apiserver's webhook kubeconfig(s)",
           (i) =>
-            i
-              .option("config", { alias: "c", type: "string", describe: "aws-iam-authenticator's config file (server.port, hostname, stateDir, generateKubeconfig are read from it)" })
-              .option("cluster-id", { alias: "i", type: "string", describe: "Cluster id (not needed to initialise; accepted as the peer's init does)" })
-              .option("address", { type: "string", describe: "Address the server will listen on: in the certificate unless 0.0.0.0 (default 127.0.0.1)" })
-              .option("port", { type: "number", describe: "Port the server will listen on, in the webhook URL (default 21362)" })
-              .option("hostname", { type: "string", describe: "Host name the apiserver uses to reach the server: the webhook URL's host and in the certificate (default localhost)" })
-              .option("state-dir", { type: "string", describe: "Directory for cert.pem and key.pem, made when missing (default /var/aws-iam-authenticator)" })
-              .option("generate-kubeconfig", { type: "string", describe: "Where to write the TokenReview webhook kubeconfig (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)" })
+            layoutOptions(i, {
+                config: "aws-iam-authenticator's config file (server.port, hostname, stateDir, generateKubeconfig are read from it)",
+                "cluster-id": "Cluster id (not needed to initialise; accepted as the peer's init does)",
+                address: "Address the server will listen on: in the certificate unless 0.0.0.0 (default 127.0.0.1)",
+                port: "Port the server will listen on, in the webhook URL (default 21362)",
+                hostname: "Host name the apiserver uses to reach the server: the webhook URL's host and in the certificate (default localhost)",
+                "state-dir": "Directory for cert.pem and key.pem, made when missing (default /var/aws-iam-authenticator)",
+                "generate-kubeconfig": "Where to write the TokenReview webhook kubeconfig (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)",
+                "tls-cert-file": "Use this serving certificate (PEM) instead of the state directory's",
+                "tls-private-key-file": "Its private key (PEM)",
+              })
               .option("authorize-kubeconfig", { type: "string", describe: "Also write the SubjectAccessReview (access policies) webhook kubeconfig here" })
-              .option("tls-cert-file", { type: "string", describe: "Use this serving certificate (PEM) instead of the state directory's" })
-              .option("tls-private-key-file", { type: "string", describe: "Its private key (PEM)" })
               .option("ca-file", { type: "string", describe: "CA the webhook kubeconfigs trust (default: the serving certificate itself)" })
               .example("$0 serve init --hostname 127.0.0.1 --state-dir /var/lib/eks-access --generate-kubeconfig /etc/kubernetes/eks-access/authn.yaml", "a self-signed pair and the kubeconfig for --authentication-token-webhook-config-file"),
           async (a) => {
@@ -137,21 +146,22 @@ function serveCommand(y: Argv): Argv {
           "$0",
           "Run the server until SIGTERM/SIGINT",
           (b) =>
-            b
-              .option("config", { alias: "c", type: "string", describe: "TokenReview: aws-iam-authenticator's config file (clusterID, server.mapRoles/mapUsers/mapAccounts, backendMode, dynamicfilepath, …); mappings reload when it changes" })
-              .option("cluster-id", { alias: "i", type: "string", describe: "TokenReview: the cluster id tokens are signed for (x-k8s-aws-id; or clusterID in --config, or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID)" })
+            layoutOptions(b, {
+                config: "TokenReview: aws-iam-authenticator's config file (clusterID, server.mapRoles/mapUsers/mapAccounts, backendMode, dynamicfilepath, …); mappings reload when it changes",
+                "cluster-id": "TokenReview: the cluster id tokens are signed for (x-k8s-aws-id; or clusterID in --config, or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID)",
+                address: "Address to listen on (default 127.0.0.1)",
+                port: "HTTPS port, 0 for any free one (default 21362 with the authenticator, as aws-iam-authenticator; else 21364)",
+                hostname: "TokenReview: host name in the generated kubeconfig and certificate (default: the address)",
+                "state-dir": "TokenReview: directory of cert.pem/key.pem, made when missing, unless --tls-cert-file (default /var/aws-iam-authenticator)",
+                "generate-kubeconfig": "TokenReview: where the webhook kubeconfig is written at start (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)",
+                "tls-cert-file": "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts",
+                "tls-private-key-file": "Its private key (PEM)",
+              })
               .option("partition", { type: "string", describe: "TokenReview: AWS partition whose STS hosts tokens may name (default aws)" })
               .option("backend-mode", { type: "string", describe: "TokenReview: mapping backends in order, comma-separated: MountedFile, EKSConfigMap, DynamicFile, EKSAccessEntries (default MountedFile)" })
               .option("kubeconfig", { type: "string", describe: "TokenReview: kubeconfig for the EKSConfigMap backend's watch of kube-system/aws-auth (default: in-cluster)" })
               .option("master", { type: "string", describe: "TokenReview: API server URL overriding the kubeconfig's" })
-              .option("state-dir", { type: "string", describe: "TokenReview: directory of cert.pem/key.pem, made when missing, unless --tls-cert-file (default /var/aws-iam-authenticator)" })
-              .option("generate-kubeconfig", { type: "string", describe: "TokenReview: where the webhook kubeconfig is written at start (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)" })
               .option("kubeconfig-pregenerated", { type: "boolean", describe: "TokenReview: do not write the webhook kubeconfig (serve init wrote it)" })
-              .option("hostname", { type: "string", describe: "TokenReview: host name in the generated kubeconfig and certificate (default: the address)" })
-              .option("address", { type: "string", describe: "Address to listen on (default 127.0.0.1)" })
-              .option("port", { type: "number", describe: "HTTPS port, 0 for any free one (default 21362 with the authenticator, as aws-iam-authenticator; else 21364)" })
-              .option("tls-cert-file", { type: "string", describe: "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts" })
-              .option("tls-private-key-file", { type: "string", describe: "Its private key (PEM)" })
               .option("access-entries-file", {
                 type: "string",
                 describe: "Source 1: access entries with their policies in aws-iam-authenticator's dynamic-file format, re-read when it changes — for a cluster whose authenticator reads the same file (the sandbox writes one)",

@@ -353,6 +353,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
     beyondThePeer: Object.entries(beyond).filter(([, on]) => on).map(([k]) => k),
   });
   if (a["log-format"] === "text") log.warn("--log-format text: eks-access serve writes JSON lines either way");
+  if (c.ec2DescribeInstancesRoleArn) log.warn("server.ec2DescribeInstancesRoleARN is not supported: ec2:DescribeInstances for {{EC2PrivateDNSName}} uses serve's own credentials (--profile or the default chain)", { roleArn: c.ec2DescribeInstancesRoleArn });
   const signal = await untilSignal();
   log.info("shutting down: no new connections; reviews in flight finish", { signal, graceMs });
   await server.stop(graceMs);

@@ -45,6 +45,8 @@ export interface AuthenticatorConfig {
   mapAccounts: string[];
   /** per backend: usernames that must not start with these (server.reservedPrefixConfig) */
   reservedPrefixes: Partial<Record<BackendName, string[]>>;
+  /** server.ec2DescribeInstancesRoleARN (read to say it is not supported) */
+  ec2DescribeInstancesRoleArn: string;
 }
 
 /** The peer's server flags eks-access accepts (undefined: not given on the command line). */
@@ -199,6 +201,7 @@ export function resolveAuthenticatorConfig(file: Doc, flags: AuthenticatorFlags,
     mapUsers: rows(s("mapUsers"), "server.mapUsers", "userarn"),
     mapAccounts: list(s("mapAccounts"), "server.mapAccounts"),
     reservedPrefixes,
+    ec2DescribeInstancesRoleArn: fileText("ec2DescribeInstancesRoleARN") ?? "",
   };
 }
 
