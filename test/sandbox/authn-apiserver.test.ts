@@ -6,7 +6,8 @@
  *  - `serve init` writes the serving pair and the webhook kubeconfig the apiserver is started with;
  *  - kubectl auth whoami as mapped identities (the config file's MountedFile, kube-system/aws-auth
  *    watched through the API, a role mapped with its path and a user through its IAM group — the
- *    two matches beyond the peer, switched on), an unmapped identity is Unauthorized and the
+ *    matches beyond the peer, switched on; an IAM Identity Center role by its permission set), an
+ *    unmapped identity is Unauthorized and the
  *    apiserver logs serve's reason;
  *  - aws-auth changed with kubectl is picked up by the watch; made invalid mid-run the last good
  *    mappings stay and the error metric rises;
@@ -70,7 +71,7 @@ const awsAuth = (mapUsers: string): string =>
     kind: "ConfigMap",
     metadata: { name: "aws-auth", namespace: "kube-system" },
     data: {
-      mapRoles: `- rolearn: arn:aws:iam::${ACCT}:role/teams/Dev\n  username: "dev:{{SessionNameRaw}}"\n  groups: [devs]\n`,
+      mapRoles: `- rolearn: arn:aws:iam::${ACCT}:role/teams/Dev\n  username: "dev:{{SessionNameRaw}}"\n  groups: [devs]\n- rolearn: arn:aws:iam::${ACCT}:role/AWSReservedSSO_Admin_fedcba9876543210\n  username: "sso:{{SessionNameRaw}}"\n  groups: [sso-admins]\n`,
       mapUsers,
     },
   });
@@ -117,6 +118,12 @@ before(async () => {
     Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string };
   };
   envOf["dev"] = tokenEnv(s.Credentials.AccessKeyId, s.Credentials.SecretAccessKey, s.Credentials.SessionToken);
+  // an IAM Identity Center role whose assignment was re-created: a new suffix, aws-auth still names the old one
+  aws(admin, "iam", "create-role", "--role-name", "AWSReservedSSO_Admin_0123456789abcdef", "--path", "/aws-reserved/sso.amazonaws.com/us-west-2/", "--assume-role-policy-document", trust);
+  const sso = aws({ ...admin, AWS_ACCESS_KEY_ID: envOf["alice"]!["AWS_ACCESS_KEY_ID"], AWS_SECRET_ACCESS_KEY: envOf["alice"]!["AWS_SECRET_ACCESS_KEY"] }, "sts", "assume-role", "--role-arn", `arn:aws:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_Admin_0123456789abcdef`, "--role-session-name", "bob@example.com") as {
+    Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string };
+  };
+  envOf["sso"] = tokenEnv(sso.Credentials.AccessKeyId, sso.Credentials.SecretAccessKey, sso.Credentials.SessionToken);
 
   // serve init: the serving pair and the webhook kubeconfig, before the apiserver starts
   port = await freePort();
@@ -148,7 +155,7 @@ before(async () => {
     AWS_SECRET_ACCESS_KEY: SERVE_SECRET,
     AWS_REGION: "us-west-2",
   });
-  serve = spawn(cliPath, ["serve", "--config", config, "--state-dir", state, "--kubeconfig-pregenerated", "--port", String(port), "--kubeconfig", kube.adminKubeconfig, "--match-role-paths", "--match-iam-groups"], {
+  serve = spawn(cliPath, ["serve", "--config", config, "--state-dir", state, "--kubeconfig-pregenerated", "--port", String(port), "--kubeconfig", kube.adminKubeconfig, "--match-role-paths", "--match-iam-groups", "--match-sso-permission-sets"], {
     env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -182,14 +189,17 @@ describe("eks-access serve behind kube-apiserver", () => {
     assert.deepEqual([bob.user?.username, bob.user?.groups], ["bob-from-config", ["system:masters", "system:authenticated"]]);
   });
 
-  it("beyond the peer: a role mapped with its path, a user through its IAM group", async () => {
+  it("beyond the peer: a role mapped with its path, a user through its IAM group, an SSO role by its permission set", async () => {
     const dev = await whoami("dev");
     assert.equal(dev.code, 0, dev.stderr);
     assert.deepEqual([dev.user!.username, dev.user!.groups], ["dev:alice@example.com", ["devs", "system:authenticated"]]);
     assert.deepEqual(dev.user!.extra?.["canonicalArn"], [`arn:aws:iam::${ACCT}:role/Dev`]);
     const carol = await whoami("carol");
     assert.deepEqual([carol.user?.username, carol.user?.groups], ["reader", ["readers", "system:authenticated"]]);
+    const sso = await whoami("sso");
+    assert.deepEqual([sso.user?.username, sso.user?.groups], ["sso:bob@example.com", ["sso-admins", "system:authenticated"]], sso.stderr);
     const m = await metrics();
+    assert.match(m, /eks_access_authn_beyond_peer_matches_total\{kind="sso-permission-set"\} 1/);
     assert.match(m, /eks_access_authn_beyond_peer_matches_total\{kind="role-path"\} [1-9]/);
     assert.match(m, /eks_access_authn_beyond_peer_matches_total\{kind="iam-group"\} [1-9]/);
   });
