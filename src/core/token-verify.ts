@@ -318,8 +318,9 @@ const THROTTLING = /throttl|ratelimit|requestlimitexceeded|toomanyrequests|slowd
 /**
  * Reads STS's answer to the presigned GET: the caller on 200, else AuthnError —
  * sts-throttled (429, or a throttling error code; aws-iam-authenticator ≥ v0.6.29/v0.7.1 looks for
- * "Throttling" in the body), sts-unavailable (5xx, or anything but a 4xx or a readable 200), or
- * sts-rejected (4xx: bad signature, unknown or expired key, another cluster's token).
+ * "Throttling" in the body), sts-rejected (a 4xx with STS's error code: bad signature, unknown or
+ * expired key, another cluster's token), else sts-unavailable (5xx, redirects, a 4xx without an STS
+ * error — a proxy's —, a 200 that is not a GetCallerIdentity result).
  */
 export function readCallerIdentity(status: number, body: string): CallerIdentity {
   if (status === 200) {
@@ -341,9 +342,13 @@ export function readCallerIdentity(status: number, body: string): CallerIdentity
   if (status === 429 || (code !== undefined && THROTTLING.test(code)) || body.includes("Throttling")) {
     throw new AuthnError("sts-throttled", `STS throttled the GetCallerIdentity call (${named}); the apiserver retries`);
   }
-  if (status >= 400 && status < 500) {
+  if (status >= 400 && status < 500 && code !== undefined) {
     const why = code === "SignatureDoesNotMatch" ? ": signed for another cluster id, or not with the key's secret" : "";
     throw new AuthnError("sts-rejected", `STS refused the token (${named})${why}`);
+  }
+  if (status >= 400 && status < 500) {
+    // STS always names its error: a bare 4xx comes from something on the way (a proxy refusing the host)
+    throw new AuthnError("sts-unavailable", `HTTP ${status} without an STS error code on the way to STS (a proxy?); the apiserver retries`);
   }
   throw new AuthnError("sts-unavailable", `STS failed (${named}); the apiserver retries`);
 }

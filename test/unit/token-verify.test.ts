@@ -210,7 +210,7 @@ test("settings: partition from the region, size bounds, unknown partition or reg
   }
 });
 
-test("STS's answer: 200 with the caller; throttling → 429; 4xx → 403; 5xx, odd statuses and unreadable 200s → 500", () => {
+test("STS's answer: 200 with the caller; throttling → 429; STS's 4xx → 403; 5xx, odd statuses, bare 4xx and unreadable 200s → 500", () => {
   const ok = JSON.stringify({
     GetCallerIdentityResponse: {
       GetCallerIdentityResult: { Arn: "arn:aws:sts::111122223333:assumed-role/dev/alice", Account: "111122223333", UserId: "AROAEXAMPLE:alice" },
@@ -229,14 +229,15 @@ test("STS's answer: 200 with the caller; throttling → 429; 4xx → 403; 5xx, o
     [403, jsonError("SignatureDoesNotMatch"), "sts-rejected", 403, /SignatureDoesNotMatch.*another cluster id/],
     [403, jsonError("InvalidClientTokenId"), "sts-rejected", 403, /HTTP 403 InvalidClientTokenId/],
     [403, xmlError("ExpiredToken"), "sts-rejected", 403, /ExpiredToken/],
-    [400, "not json", "sts-rejected", 403, /HTTP 400\)/],
+    [400, "not json", "sts-unavailable", 500, /HTTP 400 without an STS error code/],
+    [403, "<html>Forbidden by proxy policy</html>", "sts-unavailable", 500, /HTTP 403 without an STS error code/],
     [500, jsonError("InternalFailure"), "sts-unavailable", 500, /HTTP 500 InternalFailure/],
     [503, "", "sts-unavailable", 500, /HTTP 503/],
     [302, "", "sts-unavailable", 500, /HTTP 302/],
     [200, "<GetCallerIdentityResponse/>", "sts-unavailable", 500, /without a readable/],
     [200, JSON.stringify({ GetCallerIdentityResponse: { GetCallerIdentityResult: { Arn: "arn:aws:iam::1:user/x", Account: "1", UserId: "AIDA" } } }), "sts-unavailable", 500, /without a readable/],
     [200, "null", "sts-unavailable", 500, /without a readable/],
-    [403, jsonError("<script>" + "x".repeat(100)), "sts-rejected", 403, /^STS refused the token \(HTTP 403\)$/],
+    [403, jsonError("<script>" + "x".repeat(100)), "sts-unavailable", 500, /^HTTP 403 without an STS error code/],
   ];
   for (const [status, body, outcome, http, message] of table) {
     const err = refusal(() => readCallerIdentity(status, body));
