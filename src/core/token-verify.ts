@@ -60,7 +60,8 @@ const DUAL_STACK_SUFFIX: Readonly<Record<string, string>> = {
 /** A region identifier as AWS forms them: us-east-1, us-gov-west-1, eusc-de-east-1, cn-north-1. */
 const REGION = /^[a-z]{2,}(?:-[a-z]+)+-\d{1,3}$/;
 
-const ALLOWED_PARAMS: ReadonlySet<string> = new Set([
+/** The parameters a presigned GetCallerIdentity may carry, lower-case (aws-iam-authenticator's allowlist). */
+export const ALLOWED_QUERY_PARAMS: ReadonlySet<string> = new Set([
   "action",
   "version",
   "x-amz-algorithm",
@@ -205,7 +206,7 @@ function queryParams(rawQuery: string): Map<string, string> {
     params.set(lower, eq === -1 ? "" : part.slice(eq + 1));
   }
   for (const name of params.keys()) {
-    if (!ALLOWED_PARAMS.has(name)) throw refuse(`query parameter ${quote(name)} is not allowed in a pre-signed GetCallerIdentity`);
+    if (!ALLOWED_QUERY_PARAMS.has(name)) throw refuse(`query parameter ${quote(name)} is not allowed in a pre-signed GetCallerIdentity`);
   }
   return params;
 }
