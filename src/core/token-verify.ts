@@ -239,7 +239,11 @@ export function checkToken(token: string, policy: TokenPolicy, nowMs: number): C
   const authority = authorityEnd === -1 ? afterScheme : afterScheme.slice(0, authorityEnd);
   const rest = authorityEnd === -1 ? "" : afterScheme.slice(authorityEnd);
   if (authority.includes("@")) throw refuse("the pre-signed URL carries user information (user@host)");
-  if (!isAllowedStsHost(authority, policy)) throw refuse(`${quote(authority)} is not an STS host of partition ${policy.partition}`);
+  if (!isAllowedStsHost(authority, policy)) {
+    // quoted only when it looks like a host name: a URL without a path would put its query here
+    const named = /^[A-Za-z0-9.:[\]_-]*$/.test(authority) ? quote(authority) : "the pre-signed URL's host";
+    throw refuse(`${named} is not an STS host of partition ${policy.partition}`);
+  }
   if (rest.includes("#")) throw refuse("the pre-signed URL has a #fragment");
   const q = rest.indexOf("?");
   const path = q === -1 ? rest : rest.slice(0, q);

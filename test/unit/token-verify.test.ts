@@ -150,6 +150,9 @@ test("the URL: printable ASCII only, https, no userinfo, no fragment, path exact
     [url.slice(0, url.indexOf("?")), /Action is missing/],
   ];
   for (const [u, why] of bad) assert.match(refusal(() => checkToken(encodeToken(u), policy, NOW)).message, why, u.slice(0, 70));
+  // without a path the whole query would be the "host": it is not quoted
+  const hostless = refusal(() => checkToken(encodeToken(url.replace(".com/?", ".com&")), policy, NOW)).message;
+  assert.equal(hostless, "token refused: the pre-signed URL's host is not an STS host of partition aws");
 });
 
 test("STS host names per partition: regional, FIPS, dual-stack; global only in aws; exact and lower-case", () => {
