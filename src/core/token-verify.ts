@@ -60,7 +60,8 @@ const DUAL_STACK_SUFFIX: Readonly<Record<string, string>> = {
 /** A region identifier as AWS forms them: us-east-1, us-gov-west-1, eusc-de-east-1, cn-north-1. */
 const REGION = /^[a-z]{2,}(?:-[a-z]+)+-\d{1,3}$/;
 
-const ALLOWED_PARAMS: ReadonlySet<string> = new Set([
+/** The parameters a presigned GetCallerIdentity may carry, lower-case (aws-iam-authenticator's allowlist). */
+export const ALLOWED_QUERY_PARAMS: ReadonlySet<string> = new Set([
   "action",
   "version",
   "x-amz-algorithm",
@@ -157,53 +158,24 @@ function utf8Length(s: string): number {
   return n;
 }
 
-const BASE64URL = (() => {
-  const table = new Int8Array(128).fill(-1);
-  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  for (let i = 0; i < alphabet.length; i++) table[alphabet.charCodeAt(i)] = i;
-  return table;
-})();
-
-/** Go's base64.RawURLEncoding.DecodeString, bytes as a latin1 string; undefined when Go would fail. */
+/**
+ * Go's base64.RawURLEncoding.DecodeString: the URL-safe alphabet, no padding, CR and LF skipped,
+ * 4n+1 symbols refused, the unused low bits of the last symbol ignored. The bytes come back as a
+ * latin1 string; undefined when Go would fail. (atob decodes: it ignores those bits as Go does.)
+ */
 function decodeBase64Url(body: string): string | undefined {
-  const bytes: number[] = [];
-  let acc = 0;
-  let bits = 0;
-  let symbols = 0;
-  for (let i = 0; i < body.length; i++) {
-    const c = body.charCodeAt(i);
-    if (c === 10 || c === 13) continue;
-    const v = c < 128 ? BASE64URL[c]! : -1;
-    if (v < 0) return undefined;
-    acc = ((acc << 6) | v) & 0xffff;
-    bits += 6;
-    symbols++;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push((acc >> bits) & 0xff);
-    }
-  }
-  if (symbols % 4 === 1) return undefined;
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 4096) out += String.fromCharCode(...bytes.slice(i, i + 4096));
-  return out;
+  if (!/^[A-Za-z0-9_\-\r\n]*$/.test(body)) return undefined;
+  const symbols = body.includes("\n") || body.includes("\r") ? body.replace(/[\r\n]/g, "") : body;
+  if (symbols.length % 4 === 1) return undefined;
+  return atob(symbols.replace(/-/g, "+").replace(/_/g, "/"));
 }
 
-/** Go's url.QueryUnescape ('+' is a space, %XX a byte); undefined on a bad escape. */
-function unescapeQuery(s: string): string | undefined {
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+
+/** Go's url.QueryUnescape ('+' is a space, %XX a byte), for a string without bad escapes. */
+function unescapeQuery(s: string): string {
   if (!s.includes("%") && !s.includes("+")) return s;
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s[i]!;
-    if (c === "+") out += " ";
-    else if (c === "%") {
-      const hex = s.slice(i + 1, i + 3);
-      if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
-      out += String.fromCharCode(parseInt(hex, 16));
-      i += 2;
-    } else out += c;
-  }
-  return out;
+  return s.replace(/\+/g, " ").replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
 /** "20230428T000000Z" → ms since the epoch, undefined unless a real UTC instant in that exact form. */
@@ -219,23 +191,29 @@ function parseAmzDate(value: string): number | undefined {
   return date.getTime();
 }
 
+/** The query's parameters by lower-case name, values still raw (decoded when read: `param`). */
 function queryParams(rawQuery: string): Map<string, string> {
+  // Go's url.ParseQuery fails on a ';' or a bad %-escape anywhere
+  if (rawQuery.includes(";")) throw refuse("the pre-signed URL's query has a ';' separator");
+  if (BAD_ESCAPE.test(rawQuery)) throw refuse("the pre-signed URL's query has a malformed %-escape");
   const params = new Map<string, string>();
   for (const part of rawQuery.split("&")) {
     if (part === "") continue;
-    if (part.includes(";")) throw refuse("the pre-signed URL's query has a ';' separator");
     const eq = part.indexOf("=");
     const name = unescapeQuery(eq === -1 ? part : part.slice(0, eq));
-    const value = unescapeQuery(eq === -1 ? "" : part.slice(eq + 1));
-    if (name === undefined || value === undefined) throw refuse("the pre-signed URL's query has a malformed %-escape");
     const lower = name.toLowerCase();
     if (params.has(lower)) throw refuse(`duplicate query parameter ${quote(name)} (names are compared in any letter case)`);
-    params.set(lower, value);
+    params.set(lower, eq === -1 ? "" : part.slice(eq + 1));
   }
   for (const name of params.keys()) {
-    if (!ALLOWED_PARAMS.has(name)) throw refuse(`query parameter ${quote(name)} is not allowed in a pre-signed GetCallerIdentity`);
+    if (!ALLOWED_QUERY_PARAMS.has(name)) throw refuse(`query parameter ${quote(name)} is not allowed in a pre-signed GetCallerIdentity`);
   }
   return params;
+}
+
+function param(params: Map<string, string>, name: string): string | undefined {
+  const raw = params.get(name);
+  return raw === undefined ? undefined : unescapeQuery(raw);
 }
 
 /**
@@ -243,7 +221,8 @@ function queryParams(rawQuery: string): Map<string, string> {
  * of this file). `nowMs` is the verifier's clock. Throws AuthnError("format").
  */
 export function checkToken(token: string, policy: TokenPolicy, nowMs: number): CheckedToken {
-  if (token.length > policy.maxTokenBytes || (token.length * 3 > policy.maxTokenBytes && utf8Length(token) > policy.maxTokenBytes)) {
+  const mayBeLonger = token.length * 3 > policy.maxTokenBytes && /[^\x00-\x7f]/.test(token); // in UTF-8 bytes than in characters
+  if (token.length > policy.maxTokenBytes || (mayBeLonger && utf8Length(token) > policy.maxTokenBytes)) {
     throw refuse(`it is larger than ${policy.maxTokenBytes} bytes`);
   }
   if (!token.startsWith(TOKEN_PREFIX)) throw refuse(`it does not start with ${TOKEN_PREFIX}`);
@@ -260,25 +239,29 @@ export function checkToken(token: string, policy: TokenPolicy, nowMs: number): C
   const authority = authorityEnd === -1 ? afterScheme : afterScheme.slice(0, authorityEnd);
   const rest = authorityEnd === -1 ? "" : afterScheme.slice(authorityEnd);
   if (authority.includes("@")) throw refuse("the pre-signed URL carries user information (user@host)");
-  if (!isAllowedStsHost(authority, policy)) throw refuse(`${quote(authority)} is not an STS host of partition ${policy.partition}`);
+  if (!isAllowedStsHost(authority, policy)) {
+    // quoted only when it looks like a host name: a URL without a path would put its query here
+    const named = /^[A-Za-z0-9.:[\]_-]*$/.test(authority) ? quote(authority) : "the pre-signed URL's host";
+    throw refuse(`${named} is not an STS host of partition ${policy.partition}`);
+  }
   if (rest.includes("#")) throw refuse("the pre-signed URL has a #fragment");
   const q = rest.indexOf("?");
   const path = q === -1 ? rest : rest.slice(0, q);
   if (path !== "/") throw refuse(`the pre-signed URL's path is ${quote(path)}, not /`);
 
   const params = queryParams(q === -1 ? "" : rest.slice(q + 1));
-  const action = params.get("action");
+  const action = param(params, "action");
   if (action !== "GetCallerIdentity") throw refuse(`Action is ${action === undefined ? "missing" : quote(action)}, not GetCallerIdentity`);
-  const signedHeaders = (params.get("x-amz-signedheaders") ?? "").split(";");
+  const signedHeaders = (param(params, "x-amz-signedheaders") ?? "").split(";");
   if (!signedHeaders.some((h) => h.toLowerCase() === CLUSTER_ID_HEADER)) {
     throw refuse(`X-Amz-SignedHeaders does not name ${CLUSTER_ID_HEADER}: the token is not bound to a cluster`);
   }
-  const expires = params.get("x-amz-expires") ?? "";
+  const expires = param(params, "x-amz-expires") ?? "";
   const expiresDigits = /^\d+$/.test(expires) ? expires.replace(/^0+(?=\d)/, "") : "";
   if (expiresDigits === "" || expiresDigits.length > 3 || Number(expiresDigits) > MAX_EXPIRES_SECONDS) {
     throw refuse(`X-Amz-Expires is ${expires === "" ? "missing" : quote(expires)}, not a whole number of seconds from 0 to ${MAX_EXPIRES_SECONDS}`);
   }
-  const date = params.get("x-amz-date") ?? "";
+  const date = param(params, "x-amz-date") ?? "";
   if (date === "") throw refuse("X-Amz-Date is missing");
   const signedAtMs = parseAmzDate(date);
   if (signedAtMs === undefined) throw refuse(`X-Amz-Date ${quote(date)} is not yyyymmddThhmmssZ`);
@@ -286,10 +269,10 @@ export function checkToken(token: string, policy: TokenPolicy, nowMs: number): C
   if (nowMs > validUntilMs) throw refuse(`X-Amz-Date ${date} is more than 15 minutes old: the token has expired`);
   if (signedAtMs > nowMs + policy.maxFutureMs) throw refuse(`X-Amz-Date ${date} is in the future beyond the allowed clock skew`);
 
-  if (params.get("x-amz-algorithm") !== "AWS4-HMAC-SHA256") throw refuse("X-Amz-Algorithm is not AWS4-HMAC-SHA256");
-  const credential = /^(\w{16,128})\/\d{8}\/[a-z0-9-]+\/sts\/aws4_request$/.exec(params.get("x-amz-credential") ?? "");
+  if (param(params, "x-amz-algorithm") !== "AWS4-HMAC-SHA256") throw refuse("X-Amz-Algorithm is not AWS4-HMAC-SHA256");
+  const credential = /^(\w{16,128})\/\d{8}\/[a-z0-9-]+\/sts\/aws4_request$/.exec(param(params, "x-amz-credential") ?? "");
   if (credential === null) throw refuse("X-Amz-Credential is not <access key id>/<yyyymmdd>/<region>/sts/aws4_request");
-  if (!/^[0-9a-f]{64}$/.test(params.get("x-amz-signature") ?? "")) throw refuse("X-Amz-Signature is not 64 lower-case hex digits");
+  if (!/^[0-9a-f]{64}$/.test(param(params, "x-amz-signature") ?? "")) throw refuse("X-Amz-Signature is not 64 lower-case hex digits");
 
   return { url, host: authority, accessKeyId: credential[1]!, signedAtMs, validUntilMs };
 }
@@ -318,8 +301,9 @@ const THROTTLING = /throttl|ratelimit|requestlimitexceeded|toomanyrequests|slowd
 /**
  * Reads STS's answer to the presigned GET: the caller on 200, else AuthnError —
  * sts-throttled (429, or a throttling error code; aws-iam-authenticator ≥ v0.6.29/v0.7.1 looks for
- * "Throttling" in the body), sts-unavailable (5xx, or anything but a 4xx or a readable 200), or
- * sts-rejected (4xx: bad signature, unknown or expired key, another cluster's token).
+ * "Throttling" in the body), sts-rejected (a 4xx with STS's error code: bad signature, unknown or
+ * expired key, another cluster's token), else sts-unavailable (5xx, redirects, a 4xx without an STS
+ * error — a proxy's —, a 200 that is not a GetCallerIdentity result).
  */
 export function readCallerIdentity(status: number, body: string): CallerIdentity {
   if (status === 200) {
@@ -341,9 +325,13 @@ export function readCallerIdentity(status: number, body: string): CallerIdentity
   if (status === 429 || (code !== undefined && THROTTLING.test(code)) || body.includes("Throttling")) {
     throw new AuthnError("sts-throttled", `STS throttled the GetCallerIdentity call (${named}); the apiserver retries`);
   }
-  if (status >= 400 && status < 500) {
+  if (status >= 400 && status < 500 && code !== undefined) {
     const why = code === "SignatureDoesNotMatch" ? ": signed for another cluster id, or not with the key's secret" : "";
     throw new AuthnError("sts-rejected", `STS refused the token (${named})${why}`);
+  }
+  if (status >= 400 && status < 500) {
+    // STS always names its error: a bare 4xx comes from something on the way (a proxy refusing the host)
+    throw new AuthnError("sts-unavailable", `HTTP ${status} without an STS error code on the way to STS (a proxy?); the apiserver retries`);
   }
   throw new AuthnError("sts-unavailable", `STS failed (${named}); the apiserver retries`);
 }
