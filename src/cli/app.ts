@@ -186,7 +186,7 @@ function serveCommand(y: Argv): Argv {
               .option("match-iam-groups", { type: "boolean", describe: "TokenReview, beyond the peer: a mapping for an IAM group ARN matches its users (IAM GetUser, ListGroupsForUser; cached 60s)" })
               .option("match-sso-permission-sets", { type: "boolean", describe: "TokenReview, beyond the peer: a mapping for AWSReservedSSO_<PermissionSet>_<suffix> matches that permission set's role with any suffix (IAM GetRole checks the /aws-reserved/sso.amazonaws.com/ path)" })
               .option("shutdown-grace", { type: "string", describe: "TokenReview: on SIGTERM, how long reviews in flight may take to finish (default 20s)" })
-              .option("log-format", { choices: ["json", "text"] as const, describe: "Accepted for aws-iam-authenticator's flag: the log is JSON lines either way" })
+              .option("log-format", { alias: "l", choices: ["json", "text"] as const, describe: "Accepted for aws-iam-authenticator's flag: the log is JSON lines either way" })
               .option("log-level", { choices: ["debug", "info", "warn", "error"] as const, describe: "TokenReview: least severe log lines written (default info)" })
               .example("$0 serve --config /etc/aws-iam-authenticator/config.yaml --state-dir /var/aws-iam-authenticator --kubeconfig-pregenerated", "in place of aws-iam-authenticator server, same config file and state directory")
               .example("$0 serve --cluster-id prod --backend-mode EKSConfigMap --kubeconfig admin.kubeconfig --tls-cert-file serve.crt --tls-private-key-file serve.key --port 0", "mappings from kube-system/aws-auth, watched")

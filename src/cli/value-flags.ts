@@ -15,7 +15,7 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   whoami: ["region", "profile", "output", "o"],
   serve: [
     ...["address", "port", "tls-cert-file", "tls-private-key-file", "access-entries-file", "access-entries-from", "cluster-name", "region", "profile", "endpoint-url", "refresh-interval"],
-    ...["config", "c", "cluster-id", "i", "partition", "backend-mode", "kubeconfig", "master", "state-dir", "generate-kubeconfig", "hostname", "log-format", "log-level"],
+    ...["config", "c", "cluster-id", "i", "partition", "backend-mode", "kubeconfig", "master", "state-dir", "generate-kubeconfig", "hostname", "log-format", "l", "log-level"],
     ...["max-token-bytes", "sts-timeout", "token-cache-size", "token-cache-ttl", "sts-limit-per-principal", "sts-limit-global", "sts-max-concurrent", "shutdown-grace"],
   ],
   "serve init": ["config", "c", "cluster-id", "i", "address", "port", "hostname", "state-dir", "generate-kubeconfig", "authorize-kubeconfig", "tls-cert-file", "tls-private-key-file", "ca-file"],
