@@ -73,17 +73,36 @@ export async function principalDirectory(ctx: AwsContext, env: Env, choices: Pri
 }
 
 /**
- * kube-system/aws-auth of a kubeconfig context (kubectl's rules: --kubeconfig, KUBECONFIG,
- * ~/.kube/config; --context or the current one), backups under
- * ~/.eks-access/backups/<context>/ (EKS_ACCESS_STATE_DIR moves them). @kubernetes/client-node
- * loads only now.
+ * kube-system/aws-auth of a cluster. With `cluster` (from the EKS API): the kubeconfig context whose
+ * server is its endpoint, else the endpoint itself with its CA and an EKS token of `ctx`'s
+ * credentials (no kubeconfig needed, as eksctl); a --context naming another cluster is refused.
+ * Without it: the kubeconfig context as kubectl picks it (--kubeconfig, KUBECONFIG, ~/.kube/config;
+ * --context or the current one). Backups go under ~/.eks-access/backups/<cluster ARN, else context>/
+ * (EKS_ACCESS_STATE_DIR moves them). @kubernetes/client-node loads only now.
  */
-export async function awsAuthStore(c: { kubeconfig?: string | undefined; context?: string | undefined; env: Env }): Promise<import("./ports/access.js").AwsAuthStore> {
+export async function awsAuthStore(c: {
+  kubeconfig?: string | undefined;
+  context?: string | undefined;
+  env: Env;
+  cluster?: { arn: string; name: string; region: string; endpoint: string; certificateAuthority: string } | undefined;
+  ctx?: AwsContext | undefined;
+}): Promise<import("./ports/access.js").AwsAuthStore> {
   const { homedir } = await import("node:os");
   const { awsAuthBackupDir } = await import("./core/cache-dirs.js");
   const { kubeAwsAuthStore } = await import("./adapters/kube-aws-auth.js");
   const home = homedir();
-  return kubeAwsAuthStore({ kubeconfig: c.kubeconfig, context: c.context, env: c.env, home, cwd: process.cwd() }, { backupDir: (context) => awsAuthBackupDir(c.env, home, context) });
+  const { cluster, ctx } = c;
+  const direct = cluster && ctx ? { ...cluster, token: () => eksToken(ctx, cluster.name, cluster.region, c.env) } : undefined;
+  return kubeAwsAuthStore(
+    { kubeconfig: c.kubeconfig, context: c.context, env: c.env, home, cwd: process.cwd(), cluster: direct },
+    { backupDir: (context) => awsAuthBackupDir(c.env, home, cluster?.arn || context) },
+  );
+}
+
+/** An EKS bearer token for `clusterName`, signed now with the context's credentials (never cached, never printed). */
+async function eksToken(ctx: AwsContext, clusterName: string, region: string, env: Env): Promise<string> {
+  const [{ presignToken }, { stsTarget }, { endpointOverride }] = await Promise.all([import("./adapters/token-signer.js"), import("./core/sts-endpoint.js"), import("./adapters/aws-config.js")]);
+  return presignToken({ credentials: ctx.credentials, target: stsTarget(region, endpointOverride("sts", env)), clusterIdHeader: clusterName, now: new Date() });
 }
 
 /**

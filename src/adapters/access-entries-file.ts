@@ -4,10 +4,11 @@
  * is re-read when its inode, size or mtime changes (one stat per look-up, so a rename-into-place
  * shows at once); an unreadable or invalid new version keeps the last good one and is reported once.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { parseDynamicFile, type DynamicFileRow } from "../core/dynamic-file.js";
 import { indexByPrincipalId } from "../core/subject-access.js";
 import type { AccessEntrySource } from "../ports/access-entries.js";
+import { fileVersion } from "./watched-file.js";
 
 export class AccessEntriesFile implements AccessEntrySource {
   private version = "";
@@ -28,13 +29,7 @@ export class AccessEntriesFile implements AccessEntrySource {
 
   /** The current rows by unique id (empty until the file exists). */
   current(): ReadonlyMap<string, DynamicFileRow> {
-    let version: string;
-    try {
-      const st = statSync(this.path);
-      version = `${st.ino}:${st.size}:${st.mtimeMs}`;
-    } catch {
-      version = "missing";
-    }
+    const version = fileVersion(this.path);
     if (version === this.version) return this.index;
     if (version === "missing") {
       this.version = version;

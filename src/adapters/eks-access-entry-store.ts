@@ -87,6 +87,7 @@ export async function eksAccessEntries(opts: EksAccessOptions): Promise<AccessEn
         account: parseArn(arn)?.account ?? "",
         region,
         endpoint: c?.endpoint ?? "",
+        certificateAuthority: c?.certificateAuthority?.data ?? "",
         // clusters made before access entries existed report no accessConfig: they are CONFIG_MAP
         mode: (c?.accessConfig?.authenticationMode as AuthenticationMode | undefined) ?? "CONFIG_MAP",
         bootstrapCreatorAdmin: c?.accessConfig?.bootstrapClusterCreatorAdminPermissions,

@@ -220,7 +220,27 @@ export interface KubeConnection {
   cwd: string;
   /** per request; default 30 s */
   timeoutMs?: number | undefined;
+  /**
+   * The cluster meant (from the EKS API). Without --context, the kubeconfig context whose server is
+   * this endpoint is used (the current one first); when no kubeconfig has one, the cluster is reached
+   * directly at its endpoint with its CA and a token of the caller's AWS credentials (as eksctl does),
+   * so no kubeconfig is needed. With --context, that context must point at this endpoint.
+   */
+  cluster?: DirectCluster | undefined;
 }
+
+export interface DirectCluster {
+  /** the cluster ARN: the name of the direct connection's context (and so of its backup folder) */
+  arn: string;
+  name: string;
+  endpoint: string;
+  /** base64 PEM CA bundle; "" trusts the system CAs */
+  certificateAuthority: string;
+  /** a bearer token for the cluster (an EKS token of the caller's credentials) */
+  token(): Promise<string>;
+}
+
+const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
 
 /** The kubeconfig files kubectl would read, in order, and whether they were named explicitly. */
 export function kubeconfigFiles(c: Pick<KubeConnection, "kubeconfig" | "env" | "home" | "cwd">): string[] {
@@ -242,7 +262,8 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
       one.loadFromFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT" && !c.kubeconfig && files.length > 1) continue; // kubectl skips missing KUBECONFIG entries
+      // kubectl skips missing KUBECONFIG entries; with the cluster known, no kubeconfig at all is fine too
+      if (code === "ENOENT" && !c.kubeconfig && (files.length > 1 || (c.cluster && !c.context))) continue;
       throw new EksAccessError("kubeconfig", `cannot read kubeconfig ${file}: ${code === "ENOENT" ? "no such file" : ((err as Error).message.split("\n")[0] ?? "")}`, {
         hint: "point --kubeconfig (or KUBECONFIG) at the cluster's kubeconfig, e.g. one written by eks-access kubeconfig add --name CLUSTER",
       });
@@ -256,10 +277,35 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
     add(merged.contexts, one.contexts);
     merged.currentContext ||= one.currentContext ?? "";
   }
-  const kc = new KubeConfig();
+  let kc = new KubeConfig();
   kc.loadFromOptions(merged);
   const where = read.join(":") || files.join(":");
-  const context = c.context ?? kc.currentContext;
+  const meant = c.cluster;
+  const serverOf = (ctx: string): string | undefined => {
+    const name = kc.getContextObject(ctx)?.cluster;
+    return name === undefined ? undefined : kc.getCluster(name)?.server;
+  };
+  let context = c.context;
+  if (context === undefined && meant) {
+    const matching = kc.contexts.map((x) => x.name).filter((n) => sameServer(serverOf(n) ?? "", meant.endpoint));
+    context = matching.includes(kc.currentContext) ? kc.currentContext : matching[0];
+    if (context === undefined) {
+      if (c.kubeconfig) {
+        throw new EksAccessError("kubeconfig", `no context in ${where} points at cluster ${meant.name} (${meant.endpoint}); nothing was changed`, {
+          hint: `pass --context, or leave out --kubeconfig to reach the cluster with your AWS credentials`,
+        });
+      }
+      kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: meant.arn, server: meant.endpoint, ...(meant.certificateAuthority ? { caData: meant.certificateAuthority } : {}), skipTLSVerify: false }],
+        users: [{ name: meant.arn, token: await meant.token() }],
+        contexts: [{ name: meant.arn, cluster: meant.arn, user: meant.arn }],
+        currentContext: meant.arn,
+      });
+      context = meant.arn;
+    }
+  }
+  context ??= kc.currentContext;
   if (!context) throw new EksAccessError("kubeconfig", `no current context in ${where}`, { hint: "pass --context NAME, or add the cluster with eks-access kubeconfig add --name CLUSTER" });
   if (!kc.getContextObject(context)) {
     throw new EksAccessError("kubeconfig", `context ${context} is not in ${where}`, { hint: `choose one of: ${kc.contexts.map((x) => x.name).join(", ") || "(none)"}` });
@@ -267,6 +313,12 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
   kc.setCurrentContext(context);
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new EksAccessError("kubeconfig", `context ${context} names no cluster that ${where} defines`, { hint: "fix the kubeconfig, or re-add it with eks-access kubeconfig add" });
+  // never edit another cluster's aws-auth: a context given by name must point at the cluster meant
+  if (meant && !sameServer(cluster.server, meant.endpoint)) {
+    throw new EksAccessError("kubeconfig", `kubeconfig context ${context} points at ${cluster.server}, not at cluster ${meant.name} (${meant.endpoint}); nothing was changed`, {
+      hint: `pass the --context of ${meant.name}, or leave out --context to reach it with your AWS credentials`,
+    });
+  }
   const server = cluster.server.replace(/\/+$/, "");
   const url = `${server}/api/v1/namespaces/${NAMESPACE}/configmaps`;
   const timeout = c.timeoutMs ?? 30_000;

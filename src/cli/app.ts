@@ -105,38 +105,103 @@ function cacheCommand(y: Argv): Argv {
   );
 }
 
+/** The options `serve` and `serve init` share (aws-iam-authenticator's server layout), each described for its command. */
+const LAYOUT = ["config", "cluster-id", "address", "port", "hostname", "state-dir", "generate-kubeconfig", "tls-cert-file", "tls-private-key-file"] as const;
+
+function layoutOptions(b: Argv, describe: Record<(typeof LAYOUT)[number], string>): Argv {
+  for (const name of LAYOUT) b.option(name, { type: name === "port" ? "number" : "string", describe: describe[name], ...(name === "config" ? { alias: "c" } : name === "cluster-id" ? { alias: "i" } : {}) });
+  return b;
+}
+
 function serveCommand(y: Argv): Argv {
   return y.command(
     "serve",
-    "Serve the kube-apiserver's webhooks: SubjectAccessReview with EKS access policies, beside RBAC",
-    (b) =>
-      b
-        .option("address", { type: "string", default: "127.0.0.1", describe: "Address to listen on" })
-        .option("port", { type: "number", default: 21364, describe: "HTTPS port (0: any free port)" })
-        .option("tls-cert-file", { type: "string", describe: "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts" })
-        .option("tls-private-key-file", { type: "string", describe: "Its private key (PEM)" })
-        .option("access-entries-file", {
-          type: "string",
-          describe: "Source 1: access entries with their policies in aws-iam-authenticator's dynamic-file format, re-read when it changes — for a cluster whose authenticator reads the same file (the sandbox writes one)",
-        })
-        .option("access-entries-from", {
-          choices: ["eks"] as const,
-          describe: "Source 2: eks = the access entries of --cluster-name read from the EKS API (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies; IAM GetRole/GetUser for unique ids), refreshed every --refresh-interval — to enforce an EKS cluster's entries on another apiserver, or against an EKS API emulator (--endpoint-url)",
-        })
-        .option("cluster-name", { type: "string", describe: "With --access-entries-from eks: the EKS cluster whose access entries to read" })
-        .option("region", { type: "string", describe: "With --access-entries-from eks: AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
-        .option("profile", { type: "string", describe: "With --access-entries-from eks: AWS profile to read as (default: AWS_PROFILE or the default chain); re-resolved before it expires" })
-        .option("endpoint-url", { type: "string", describe: "With --access-entries-from eks: EKS API endpoint override (as the AWS CLI's --endpoint-url; IAM: AWS_ENDPOINT_URL_IAM)" })
-        .option("refresh-interval", { type: "string", describe: "With --access-entries-from eks: time between the end of one refresh and the next, e.g. 30s, 2m (default 30s); a failed refresh keeps the last good entries" })
-        .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-file access-entries.json", "then: kube-apiserver --authorization-mode=Node,RBAC,Webhook --authorization-webhook-config-file=<kubeconfig with https://127.0.0.1:21364/authorize>")
-        .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-from eks --cluster-name prod --region eu-west-1", "the entries of EKS cluster prod, refreshed every 30s")
-        .epilogue(
-          "Give exactly one source. Allowed requests answer allowed with the policy as reason; everything else gets no opinion, so RBAC keeps deciding. Impersonated users get nothing from access policies, as on EKS. The EKS source makes at most 4 calls at once, looks each entry's unique id up in IAM once, and leaves out entries whose principal was deleted or re-created after the entry (EKS binds an entry to the unique id it had).",
+    "Serve the kube-apiserver's webhooks: TokenReview (a drop-in for aws-iam-authenticator server) and SubjectAccessReview with EKS access policies, beside RBAC",
+    (s) =>
+      s
+        .command(
+          "init",
+          "Write the serving certificate and key (or use given ones) and the apiserver's webhook kubeconfig(s)",
+          (i) =>
+            layoutOptions(i, {
+                config: "aws-iam-authenticator's config file (server.port, hostname, stateDir, generateKubeconfig are read from it)",
+                "cluster-id": "Cluster id (not needed to initialise; accepted as the peer's init does)",
+                address: "Address the server will listen on: in the certificate unless 0.0.0.0 (default 127.0.0.1)",
+                port: "Port the server will listen on, in the webhook URL (default 21362)",
+                hostname: "Host name the apiserver uses to reach the server: the webhook URL's host and in the certificate (default localhost)",
+                "state-dir": "Directory for cert.pem and key.pem, made when missing (default /var/aws-iam-authenticator)",
+                "generate-kubeconfig": "Where to write the TokenReview webhook kubeconfig (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)",
+                "tls-cert-file": "Use this serving certificate (PEM) instead of the state directory's",
+                "tls-private-key-file": "Its private key (PEM)",
+              })
+              .option("authorize-kubeconfig", { type: "string", describe: "Also write the SubjectAccessReview (access policies) webhook kubeconfig here" })
+              .option("ca-file", { type: "string", describe: "CA the webhook kubeconfigs trust (default: the serving certificate itself)" })
+              .example("$0 serve init --hostname 127.0.0.1 --state-dir /var/lib/eks-access --generate-kubeconfig /etc/kubernetes/eks-access/authn.yaml", "a self-signed pair and the kubeconfig for --authentication-token-webhook-config-file"),
+          async (a) => {
+            const { runServeInit } = await import("./commands/serve.js");
+            out(await runServeInit(a as import("./commands/serve.js").ServeInitArgs));
+          },
+        )
+        .command(
+          "$0",
+          "Run the server until SIGTERM/SIGINT",
+          (b) =>
+            layoutOptions(b, {
+                config: "TokenReview: aws-iam-authenticator's config file (clusterID, server.mapRoles/mapUsers/mapAccounts, backendMode, dynamicfilepath, …); mappings reload when it changes",
+                "cluster-id": "TokenReview: the cluster id tokens are signed for (x-k8s-aws-id; or clusterID in --config, or KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID)",
+                address: "Address to listen on (default 127.0.0.1)",
+                port: "HTTPS port, 0 for any free one (default 21362 with the authenticator, as aws-iam-authenticator; else 21364)",
+                hostname: "TokenReview: host name in the generated kubeconfig and certificate (default: the address)",
+                "state-dir": "TokenReview: directory of cert.pem/key.pem, made when missing, unless --tls-cert-file (default /var/aws-iam-authenticator)",
+                "generate-kubeconfig": "TokenReview: where the webhook kubeconfig is written at start (default /etc/kubernetes/aws-iam-authenticator/kubeconfig.yaml)",
+                "tls-cert-file": "Serving certificate (PEM) the apiserver's webhook kubeconfig trusts",
+                "tls-private-key-file": "Its private key (PEM)",
+              })
+              .option("partition", { type: "string", describe: "TokenReview: AWS partition whose STS hosts tokens may name (default aws)" })
+              .option("backend-mode", { type: "string", describe: "TokenReview: mapping backends in order, comma-separated: MountedFile, EKSConfigMap, DynamicFile, EKSAccessEntries (default MountedFile)" })
+              .option("kubeconfig", { type: "string", describe: "TokenReview: kubeconfig for the EKSConfigMap backend's watch of kube-system/aws-auth (default: in-cluster)" })
+              .option("master", { type: "string", describe: "TokenReview: API server URL overriding the kubeconfig's" })
+              .option("kubeconfig-pregenerated", { type: "boolean", describe: "TokenReview: do not write the webhook kubeconfig (serve init wrote it)" })
+              .option("access-entries-file", {
+                type: "string",
+                describe: "Source 1: access entries with their policies in aws-iam-authenticator's dynamic-file format, re-read when it changes — for a cluster whose authenticator reads the same file (the sandbox writes one)",
+              })
+              .option("access-entries-from", {
+                choices: ["eks"] as const,
+                describe: "Source 2: eks = the access entries of --cluster-name read from the EKS API (ListAccessEntries, DescribeAccessEntry, ListAssociatedAccessPolicies; IAM GetRole/GetUser for unique ids), refreshed every --refresh-interval — to enforce an EKS cluster's entries on another apiserver, or against an EKS API emulator (--endpoint-url); with the authenticator also the EKSAccessEntries backend",
+              })
+              .option("cluster-name", { type: "string", describe: "With --access-entries-from eks: the EKS cluster whose access entries to read" })
+              .option("region", { type: "string", describe: "AWS Region: of the cluster (--access-entries-from eks); with the authenticator also its own region (that STS host is accepted) and EC2's for {{EC2PrivateDNSName}} (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
+              .option("profile", { type: "string", describe: "AWS profile for the EKS, IAM and EC2 calls (default: AWS_PROFILE or the default chain); re-resolved before it expires" })
+              .option("endpoint-url", { type: "string", describe: "With --access-entries-from eks: EKS API endpoint override (as the AWS CLI's --endpoint-url; IAM: AWS_ENDPOINT_URL_IAM)" })
+              .option("refresh-interval", { type: "string", describe: "With --access-entries-from eks: time between the end of one refresh and the next, e.g. 30s, 2m (default 30s); a failed refresh keeps the last good entries" })
+              .option("max-token-bytes", { type: "number", describe: "TokenReview: longest token accepted, up to 16384 (default 4096, as aws-iam-authenticator)" })
+              .option("sts-timeout", { type: "string", describe: "TokenReview: time for the whole STS call, e.g. 10s (default 10s); then 500 and the apiserver retries" })
+              .option("token-cache-size", { type: "number", describe: "TokenReview: verified tokens kept (least recently used out first; default 10000, 0: no cache)" })
+              .option("token-cache-ttl", { type: "string", describe: "TokenReview: longest a verified token is kept, never past its own expiry (default 5m)" })
+              .option("sts-limit-per-principal", { type: "string", describe: "TokenReview: STS calls per access key id, RATE[,BURST] per second (default 10,50); over it: 429" })
+              .option("sts-limit-global", { type: "string", describe: "TokenReview: STS calls in all, RATE[,BURST] per second (default 100,200); over it: 429" })
+              .option("sts-max-concurrent", { type: "number", describe: "TokenReview: STS calls under way at once (default 64); over it: 429" })
+              .option("match-role-paths", { type: "boolean", describe: "TokenReview, beyond the peer: a mapping written with the role's path matches (IAM GetRole; aws-iam-authenticator #268)" })
+              .option("match-iam-groups", { type: "boolean", describe: "TokenReview, beyond the peer: a mapping for an IAM group ARN matches its users (IAM GetUser, ListGroupsForUser; cached 60s)" })
+              .option("match-sso-permission-sets", { type: "boolean", describe: "TokenReview, beyond the peer: a mapping for AWSReservedSSO_<PermissionSet>_<suffix> matches that permission set's role with any suffix (IAM GetRole checks the /aws-reserved/sso.amazonaws.com/ path)" })
+              .option("shutdown-grace", { type: "string", describe: "TokenReview: on SIGTERM, how long reviews in flight may take to finish (default 20s)" })
+              .option("log-format", { alias: "l", choices: ["json", "text"] as const, describe: "Accepted for aws-iam-authenticator's flag: the log is JSON lines either way" })
+              .option("log-level", { choices: ["debug", "info", "warn", "error"] as const, describe: "TokenReview: least severe log lines written (default info)" })
+              .example("$0 serve --config /etc/aws-iam-authenticator/config.yaml --state-dir /var/aws-iam-authenticator --kubeconfig-pregenerated", "in place of aws-iam-authenticator server, same config file and state directory")
+              .example("$0 serve --cluster-id prod --backend-mode EKSConfigMap --kubeconfig admin.kubeconfig --tls-cert-file serve.crt --tls-private-key-file serve.key --port 0", "mappings from kube-system/aws-auth, watched")
+              .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-file access-entries.json", "only the authorizer: kube-apiserver --authorization-mode=Node,RBAC,Webhook --authorization-webhook-config-file=<kubeconfig with https://127.0.0.1:21364/authorize>")
+              .example("$0 serve --tls-cert-file serve.crt --tls-private-key-file serve.key --access-entries-from eks --cluster-name prod --region eu-west-1", "the entries of EKS cluster prod, refreshed every 30s")
+              .epilogue(
+                "The TokenReview authenticator is on with --config or --cluster-id: POST /authenticate answers as aws-iam-authenticator v0.6.13 would (username, uid, groups, extra; 403 for a bad token or an unmapped identity, 429 when STS throttles, 500 when STS fails, with the reason in a Status the apiserver logs), plus GET /readyz (every backend loaded) and /metrics. The authorizer is on when there are access entries: give at most one source (or, with the authenticator, the config's server.dynamicfilepath is used). Allowed requests answer allowed with the policy as reason; everything else gets no opinion, so RBAC keeps deciding. Impersonated users get nothing from access policies, as on EKS. The EKS source makes at most 4 calls at once, looks each entry's unique id up in IAM once, and leaves out entries whose principal was deleted or re-created after the entry (EKS binds an entry to the unique id it had).",
+              ),
+          async (a) => {
+            const { runServe } = await import("./commands/serve.js");
+            const bm = a["backend-mode"] as string | string[] | undefined;
+            await runServe({ ...(a as import("./commands/serve.js").ServeArgs), "backend-mode": bm === undefined ? undefined : ([] as string[]).concat(bm) }, (l) => void process.stderr.write(`${l}\n`));
+          },
         ),
-    async (a) => {
-      const { runServe } = await import("./commands/serve.js");
-      await runServe(a, (l) => void process.stderr.write(`${l}\n`));
-    },
+    () => {},
   );
 }
 
@@ -147,8 +212,8 @@ function clusterTarget(b: Argv): Argv {
     .option("region", { type: "string", describe: "AWS Region of the cluster (default: AWS_REGION, AWS_DEFAULT_REGION, profile region)" })
     .option("profile", { type: "string", describe: "AWS profile to act as (default: AWS_PROFILE or the default chain)" })
     .option("endpoint-url", { type: "string", describe: "EKS API endpoint override (as the AWS CLI's --endpoint-url)" })
-    .option("kubeconfig", { type: "string", describe: "kubeconfig for the aws-auth ConfigMap (default: KUBECONFIG, ~/.kube/config)" })
-    .option("context", { type: "string", describe: "kubeconfig context for aws-auth (default: the one whose server is the cluster's endpoint, else the current one if it is)" });
+    .option("kubeconfig", { type: "string", describe: "kubeconfig to reach the cluster for aws-auth (default: KUBECONFIG, ~/.kube/config; none needed: without a context for the cluster it is reached at its endpoint with your AWS credentials)" })
+    .option("context", { type: "string", describe: "kubeconfig context for aws-auth; must point at the cluster (default: a context whose server is the cluster's endpoint, the current one first)" });
 }
 
 function clusterOptions(b: Argv): Argv {

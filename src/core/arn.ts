@@ -97,3 +97,35 @@ export function isPermissionSetArn(input: string): boolean {
   const arn = parseArn(input);
   return !!arn && arn.service === "sso" && /^permissionSet\//.test(arn.resource);
 }
+
+/** The partitions aws-iam-authenticator v0.6.13 knows (aws-sdk-go v1.44 endpoints.DefaultPartitions). */
+export const AUTHENTICATOR_PARTITIONS: readonly string[] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"];
+
+export type CanonicalPrincipal = { type: "role" | "user" | "root" | "federated-user" | "assumed-role"; canonical: string } | { error: string };
+
+/**
+ * aws-iam-authenticator's arn.Canonicalize (pkg/arn/arn.go): the ARN must parse, be of a known
+ * partition and name an IAM role, user or root, or an STS assumed role or federated user; an
+ * assumed role becomes `arn:<p>:iam::<acct>:role/<name>` (the segments between `assumed-role/`
+ * and the session, joined), everything else stays as given (case included).
+ */
+export function canonicalizePrincipal(input: string): CanonicalPrincipal {
+  const arn = parseArn(input);
+  if (!arn || !arn.partition || !arn.service) return { error: `arn '${input}' is invalid` };
+  if (!AUTHENTICATOR_PARTITIONS.includes(arn.partition)) return { error: `arn '${input}' does not have a recognized partition` };
+  const parts = arn.resource.split("/");
+  const kind = parts[0];
+  if (arn.service === "sts") {
+    if (kind === "federated-user") return { type: "federated-user", canonical: input };
+    if (kind === "assumed-role") {
+      if (parts.length < 3) return { error: `assumed-role arn '${input}' does not have a role` };
+      return { type: "assumed-role", canonical: `arn:${arn.partition}:iam::${arn.account}:role/${parts.slice(1, -1).join("/")}` };
+    }
+    return { error: `unrecognized resource ${arn.resource} for service sts` };
+  }
+  if (arn.service === "iam") {
+    if (kind === "role" || kind === "user" || kind === "root") return { type: kind === "role" ? "role" : kind === "user" ? "user" : "root", canonical: input };
+    return { error: `unrecognized resource ${arn.resource} for service iam` };
+  }
+  return { error: `service ${arn.service} in arn ${input} is not a valid service for identities` };
+}

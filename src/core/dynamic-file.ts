@@ -104,3 +104,59 @@ export function parseDynamicFile(text: string): DynamicFile | string {
   const accounts = Array.isArray(d["mapAccounts"]) ? (d["mapAccounts"] as unknown[]).filter((a): a is string => typeof a === "string") : [];
   return { mapRoles, mapUsers, mapAccounts: accounts };
 }
+
+/**
+ * Reads a dynamic file as aws-iam-authenticator v0.6.13's DynamicFile backend does
+ * (pkg/mapper/dynamicfile CallBackForFileLoad): Go's encoding/json into
+ * {mapRoles, mapUsers, mapAccounts} — member names matched case-insensitively, unknown members
+ * ignored, `null` for a list or the whole document is empty, any value of the wrong type fails the
+ * whole file — then every row needs its key: `userid` with `dynamicfileUserIDStrict`, else
+ * `rolearn` / `userarn`. A one-line reason when the authenticator would refuse the file (it then
+ * keeps the mappings it had).
+ */
+export function readAuthenticatorDynamicFile(text: string, userIdStrict: boolean): DynamicFile | string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return `not JSON (${(err as Error).message})`;
+  }
+  const file: DynamicFile = { mapRoles: [], mapUsers: [], mapAccounts: [] };
+  if (doc === null) return file;
+  if (typeof doc !== "object" || Array.isArray(doc)) return "not a JSON object with mapRoles/mapUsers/mapAccounts";
+  const member = (o: Record<string, unknown>, name: string): unknown => {
+    let v: unknown;
+    for (const k of Object.keys(o)) if (k.toLowerCase() === name.toLowerCase()) v = o[k];
+    return v;
+  };
+  const str = (v: unknown, what: string): string | Error => (v === undefined || v === null ? "" : typeof v === "string" ? v : new Error(`${what} is not a string`));
+  const d = doc as Record<string, unknown>;
+  for (const kind of ["mapRoles", "mapUsers"] as const) {
+    const list = member(d, kind);
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) return `${kind} is not a list`;
+    for (const [i, item] of list.entries()) {
+      if (item !== null && (typeof item !== "object" || Array.isArray(item))) return `${kind}[${i}] is not an object`;
+      const r = (item ?? {}) as Record<string, unknown>;
+      const arnField = kind === "mapRoles" ? "rolearn" : "userarn";
+      const arn = str(member(r, arnField), `${kind}[${i}].${arnField}`);
+      const username = str(member(r, "username"), `${kind}[${i}].username`);
+      const userid = str(member(r, "userid"), `${kind}[${i}].userid`);
+      const g = member(r, "groups");
+      if (g !== undefined && g !== null && (!Array.isArray(g) || g.some((x) => typeof x !== "string" && x !== null))) return `${kind}[${i}].groups is not a list of strings`;
+      for (const v of [arn, username, userid]) if (v instanceof Error) return v.message;
+      const key = userIdStrict ? userid : arn;
+      if (key === "") return `${kind}[${i}] has no ${userIdStrict ? "userid (dynamicfileUserIDStrict is on)" : arnField}: the authenticator refuses the whole file`;
+      const groups = ((g ?? []) as Array<string | null>).map((x) => x ?? "");
+      const row: DynamicFileRow = { username: username as string, groups, userid: userid as string, accessPolicies: [] };
+      if (arn !== "") row[kind === "mapRoles" ? "rolearn" : "userarn"] = arn as string;
+      file[kind].push(row);
+    }
+  }
+  const accounts = member(d, "mapAccounts");
+  if (accounts !== undefined && accounts !== null) {
+    if (!Array.isArray(accounts) || accounts.some((a) => typeof a !== "string" && a !== null)) return "mapAccounts is not a list of strings";
+    file.mapAccounts = (accounts as Array<string | null>).map((a) => a ?? "");
+  }
+  return file;
+}

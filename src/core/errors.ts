@@ -11,6 +11,8 @@ export type ErrorKind =
   | "mfa-required"
   | "not-found"
   | "cluster-state"
+  /** a safety guard refused a valid request (lockout, last admin, own access); --force overrides */
+  | "refused"
   | "kubeconfig"
   | "aws"
   | "kubernetes"

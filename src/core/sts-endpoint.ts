@@ -23,6 +23,12 @@ const partitionEntry = (region: string) => PARTITIONS.find(([prefix]) => region.
 export const dnsSuffix = (region: string): string => partitionEntry(region)?.[2] ?? "amazonaws.com";
 export const partitionOf = (region: string): string => partitionEntry(region)?.[1] ?? "aws";
 
+/** The DNS suffix of a partition's endpoints ("aws" → amazonaws.com), undefined for an unknown partition id. */
+export function partitionDnsSuffix(partition: string): string | undefined {
+  if (partition === "aws") return "amazonaws.com";
+  return PARTITIONS.find(([, id]) => id === partition)?.[2];
+}
+
 /**
  * Regional STS always (as AWS CLI v2 and the SDKs do); the global endpoint only when no region is
  * known, signed for us-east-1. An endpoint override (AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL) replaces

@@ -8,6 +8,8 @@ export interface ClusterAccess {
   region: string;
   /** the Kubernetes API server URL (DescribeCluster endpoint) */
   endpoint: string;
+  /** base64 of the cluster's CA bundle (DescribeCluster certificateAuthority.data), "" when unknown */
+  certificateAuthority: string;
   mode: AuthenticationMode;
   /** DescribeCluster accessConfig.bootstrapClusterCreatorAdminPermissions */
   bootstrapCreatorAdmin?: boolean | undefined;

@@ -35,7 +35,8 @@ async function change(store: AwsAuthStore, dryRun: boolean, edit: (data: Readonl
     return { diff: after === "unchanged" ? "" : dataDiff(before, after), conflicts: 0 };
   }
   const w = await store.update((current) => edit(current?.data ?? {}));
-  return { diff: dataDiff(w.before?.data ?? {}, w.after?.data ?? {}), backupPath: w.backupPath, conflicts: w.conflicts };
+  const created = w.before === undefined && w.after !== undefined;
+  return { diff: dataDiff(w.before?.data ?? {}, w.after?.data ?? {}), backupPath: w.backupPath, conflicts: w.conflicts, ...(created ? { created } : {}) };
 }
 
 const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
@@ -124,7 +125,7 @@ export async function awsAuthRevoke(
     }
     // without a caller (--force) there is no guard
     const why = opts.caller ? lockout(all, goneRows, callerArn, opts.groups) : undefined;
-    if (why) throw new EksAccessError("usage", `refusing to change aws-auth of cluster ${cluster.name}: ${why}`, { hint: "nothing was changed; add --force if you mean it" });
+    if (why) throw new EksAccessError("refused", `refusing to change aws-auth of cluster ${cluster.name}: ${why}`, { hint: "nothing was changed; add --force if you mean it" });
     return goneRows.length ? next : "unchanged";
   });
   return { changes, awsAuth };

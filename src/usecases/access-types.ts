@@ -19,6 +19,6 @@ export interface AccessChangeOutput {
   mode: AuthenticationMode;
   dryRun: boolean;
   changes: PrincipalChange[];
-  /** aws-auth: the unified diff of the ConfigMap, the backup written before the change */
-  awsAuth?: { diff: string; backupPath?: string | undefined; conflicts: number } | undefined;
+  /** aws-auth: the unified diff of the ConfigMap, the backup written before the change (none when the change created it) */
+  awsAuth?: { diff: string; backupPath?: string | undefined; conflicts: number; created?: boolean | undefined } | undefined;
 }

@@ -8,7 +8,7 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, statSync } from "node:fs";
+import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, type Env } from "../helpers.js";
 import { awsJson, sandboxShell } from "./shell.js";
@@ -36,7 +36,7 @@ const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "conf
 
 function profile(name: string, lines: string[]): void {
   appendFileSync(env["AWS_CONFIG_FILE"]!, `[profile ${name}]\n${lines.join("\n")}\nregion = us-west-2\n`);
-    // looked up as the sandbox admin (a role of the member account cannot see the cluster), connecting as `name`
+  // looked up as the sandbox admin (a role of the member account cannot see the cluster), connecting as `name`
   const r = runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--exec-profile", name, "--alias", name, "--kubeconfig", join(dir, `kc-${name}`)], { env });
   assert.equal(r.status, 0, r.stderr);
 }
@@ -79,13 +79,11 @@ test("CONFIG_MAP, seed 000: the SSO session ARN becomes the role ARN without its
   const session = `arn:aws:sts::${ACCT}:assumed-role/${roleName(ssoAdmin)}/alice@example.com`;
   const preview = cli("grant", "--cluster", "sandbox", "--principal", session, "--group", "system:masters", "--dry-run");
   assert.equal(preview.status, 0, preview.stderr);
-  assert.match(preview.stdout, new RegExp(`\\+\\s+- rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`));
+  assert.match(preview.stdout, new RegExp(`\\n\\+  rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`));
   assert.match(preview.stdout, /Dry run: nothing was changed/);
   assert.equal(awsAuthData()["mapRoles"], undefined, "--dry-run wrote nothing");
   const out = ok("grant", "--cluster", "sandbox", "--principal", session, "--group", "system:masters");
-  const backup = /aws-auth backup: (\S+)/.exec(out)?.[1];
-  assert.ok(backup, out);
-  assert.equal(statSync(backup).mode & 0o777, 0o600);
+  assert.match(out, /kube-system\/aws-auth did not exist: created it/);
   assert.match(awsAuthData()["mapRoles"]!, new RegExp(`rolearn: arn:aws:iam::${ACCT}:role/${roleName(ssoAdmin)}\\n`), "no /aws-reserved/ path in aws-auth");
   const w = await eventually("alice through aws-auth", () => whoami("alice"), (x) => x.username !== undefined);
   assert.deepEqual(w, { username: `${roleName(ssoAdmin)}:alice-example.com`, groups: ["system:masters", "system:authenticated"] });
@@ -93,6 +91,10 @@ test("CONFIG_MAP, seed 000: the SSO session ARN becomes the role ARN without its
 
 test("CONFIG_MAP, seeds 002/003: a permission set by name across two accounts maps each account's provisioned role", async () => {
   const out = JSON.parse(ok("grant", "--cluster", "sandbox", "--permission-set", "EKSView", "--all-accounts", "--group", "viewers", "-o", "json"));
+  // every write to an existing aws-auth saves the previous version first, 0600
+  assert.ok(out.awsAuth.backupPath, JSON.stringify(out.awsAuth));
+  assert.equal(statSync(out.awsAuth.backupPath).mode & 0o777, 0o600);
+  assert.match(readFileSync(out.awsAuth.backupPath, "utf8"), /AWSReservedSSO_EKSAdmin_/);
   assert.deepEqual(out.changes.map((c: { principal: string }) => c.principal).sort(), [ssoViewHere, ssoViewMember].sort());
   for (const p of ["vera", "mona"]) {
     const w = await eventually(`${p} through aws-auth`, () => whoami(p), (x) => x.username !== undefined);
@@ -116,6 +118,19 @@ test("CONFIG_MAP: revoking the last system:masters mapping is refused and change
   const r = cli("revoke", "--cluster", "sandbox", "--principal", ssoAdmin);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /last system:masters/);
+  assert.deepEqual(awsAuthData(), before);
+});
+
+test("CONFIG_MAP: a --context that points at another cluster is refused before anything is read or written", () => {
+  const before = awsAuthData();
+  const other = join(dir, "other.kubeconfig");
+  writeFileSync(other, ["apiVersion: v1", "kind: Config", "clusters: [{name: other, cluster: {server: 'https://127.0.0.1:1'}}]", "users: [{name: u, user: {token: x}}]", "contexts: [{name: other, context: {cluster: other, user: u}}]", "current-context: other", ""].join("\n"));
+  const r = cli("grant", "--cluster", "sandbox", "--principal", "viewer", "--group", "viewers", "--kubeconfig", other, "--context", "other");
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /context other points at https:\/\/127\.0\.0\.1:1, not at cluster sandbox .*nothing was changed/);
+  const none = cli("grant", "--cluster", "sandbox", "--principal", "viewer", "--group", "viewers", "--kubeconfig", other);
+  assert.equal(none.status, 1, none.stderr);
+  assert.match(none.stderr, /no context in .*other\.kubeconfig points at cluster sandbox/);
   assert.deepEqual(awsAuthData(), before);
 });
 

@@ -111,7 +111,7 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
 });
 
 test("every option of every command is described in its --help (none is a bare [string])", () => {
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ...ACCESS_READ_COMMANDS];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -125,7 +125,7 @@ test("every option of every command is described in its --help (none is a bare [
 
 test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) lists exactly the options each --help shows taking a value", async () => {
   const { VALUE_FLAGS, valueFlagsOf } = await import("../../src/cli/value-flags.js");
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ...ACCESS_READ_COMMANDS];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);

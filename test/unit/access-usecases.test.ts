@@ -62,7 +62,7 @@ class FakeAws implements AccessEntryStore, ClusterUpdates {
     return e;
   }
 
-  cluster = (): Promise<ClusterAccess> => this.call("DescribeCluster", "", () => ({ name: "prod", arn: `arn:aws:eks:eu-west-1:${ACCT}:cluster/prod`, account: ACCT, region: "eu-west-1", endpoint: "https://k8s", mode: this.mode }));
+  cluster = (): Promise<ClusterAccess> => this.call("DescribeCluster", "", () => ({ name: "prod", arn: `arn:aws:eks:eu-west-1:${ACCT}:cluster/prod`, account: ACCT, region: "eu-west-1", endpoint: "https://k8s", certificateAuthority: "", mode: this.mode }));
   listPrincipals = (): Promise<string[]> => this.call("ListAccessEntries", "", () => [...this.entries.keys()]);
   get = (arn: string): Promise<AccessEntryState | undefined> =>
     this.call("DescribeAccessEntry", arn, () => {

@@ -203,7 +203,7 @@ export async function runAuthModeSet(a: AuthModeArgs, env = process.env): Promis
   }
   const d = await depsOf(a, env);
   const o: AuthModeOutput = await setAuthMode({ ...d.deps, updates: d.updates, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, { mode: a.mode, force: !!a.force, dryRun: !!a.dryRun, wait: a.wait });
-  const error = o.refused ? new EksAccessError("cluster-state", o.refused) : undefined;
+  const error = o.refused ? new EksAccessError("refused", o.refused) : undefined;
   const m = machine(a, o);
   if (m) return { text: m, code: error ? 1 : 0, error };
   const lines = [...o.explanation];

@@ -1,7 +1,7 @@
 /** `grant`, `revoke`: flags → the use case's input, the real adapters, and the report. */
 import { awsContext, principalDirectory, type AwsContext } from "../../compose.js";
 import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
-import { EksAccessError, usageError } from "../../core/errors.js";
+import { usageError } from "../../core/errors.js";
 import { classifyPrincipal, permissionSetInput, type PrincipalInput } from "../../core/principal.js";
 import type { ClusterAccess, ClusterUpdates } from "../../ports/access-entry-store.js";
 import { grant, revoke, type AccessChangeOutput, type AccessDeps, type Backend, type UsernameTemplate } from "../../usecases/access-grant.js";
@@ -79,15 +79,7 @@ export async function accessDeps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise
       caller: () => (caller ??= getCallerIdentity({ region: ctx.region, credentials: ctx.credentials, env })),
       awsAuth: async (cluster: ClusterAccess) => {
         const { awsAuthStore } = await import("../../compose.js");
-        const store = await awsAuthStore({ kubeconfig: a.kubeconfig, context: a.context, env });
-        // never edit another cluster's aws-auth: the context must point at this cluster's endpoint
-        const norm = (u: string) => u.replace(/\/+$/, "").toLowerCase();
-        if (cluster.endpoint && norm(store.target.server) !== norm(cluster.endpoint)) {
-          throw new EksAccessError("kubeconfig", `kubeconfig context ${store.target.context} points at ${store.target.server}, not at cluster ${cluster.name} (${cluster.endpoint}); nothing was changed`, {
-            hint: `pass --context for ${cluster.name} (eks-access kubeconfig add --name ${cluster.name} --region ${cluster.region} makes one)`,
-          });
-        }
-        return store;
+        return awsAuthStore({ kubeconfig: a.kubeconfig, context: a.context, env, cluster, ctx });
       },
     },
   };
@@ -102,6 +94,7 @@ export function renderChange(o: AccessChangeOutput, verb: "grant" | "revoke"): s
     for (const n of c.notes) lines.push(`  = ${n}`);
   }
   if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
+  if (o.awsAuth?.created) lines.push("kube-system/aws-auth did not exist: created it (no previous version to back up)");
   if (o.awsAuth?.backupPath) lines.push(`aws-auth backup: ${o.awsAuth.backupPath} (restore: eks-access aws-auth restore --cluster ${o.cluster} --region ${o.region} --backup ${o.awsAuth.backupPath})`);
   if (o.dryRun) {
     const cmds = o.changes.flatMap((c) => c.steps.flatMap((s) => (s.command ? [s.command] : [])));

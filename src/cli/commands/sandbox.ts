@@ -26,8 +26,19 @@ const binDir = (): string => dirname(cliScript());
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
 /** Polls (bounded) for a condition of the daemon; not a timing assertion, a readiness wait. */
+/** Polls until `probe` answers; an error it throws ends the wait at once and is thrown (poll itself retries errors). */
 async function until<T>(probe: () => T | undefined, attempts: number, delayMs: number): Promise<T | undefined> {
-  const r = await poll(probe, (v) => v !== undefined, attempts, delayMs);
+  let failed: { error: unknown } | undefined;
+  const guarded = (): T | undefined => {
+    try {
+      return probe();
+    } catch (error) {
+      failed = { error };
+      return undefined;
+    }
+  };
+  const r = await poll(guarded, (v) => v !== undefined || failed !== undefined, attempts, delayMs);
+  if (failed) throw failed.error;
   return r.held ? r.value : undefined;
 }
 

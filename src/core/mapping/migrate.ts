@@ -34,7 +34,7 @@ import { nodeGroups, type AccessEntryView } from "../dynamic-file.js";
 import type { IamRecord } from "../entry-binding.js";
 import { isNodeRow, type AwsAuthRow } from "./aws-auth.js";
 import { liveEntries, lookupOf, type EntryRecord, type Inventory } from "./inventory.js";
-import { effectiveMappings, mappingResolver, type CallerIdentity, type EffectiveMapping, type Resolution } from "./resolve.js";
+import { backendsForMode, effectiveMappings, resolveWithBackends, type CallerIdentity, type EffectiveMapping, type MappingSources, type Resolution } from "./resolve.js";
 import { accessEntryGroupProblem, accessEntryUsernameProblem } from "./templates.js";
 
 const NODE_EC2 = "system:node:{{EC2PrivateDNSName}}";
@@ -278,6 +278,12 @@ export interface Verification {
   counts: Record<VerifyStatus, number>;
 }
 
+/** Resolves many callers over the same sources: the backends are indexed once. */
+function resolver(sources: MappingSources): (identity: CallerIdentity) => Resolution {
+  const backends = backendsForMode(sources);
+  return (identity) => resolveWithBackends(identity, backends, {}, `mode ${sources.mode}`);
+}
+
 const VERIFY_SESSION = "eks-access-verify@example.com";
 const VERIFY_INSTANCE = "i-0123456789abcdef0";
 const VERIFY_PRIVATE_DNS = "ip-192-0-2-10.ec2.internal";
@@ -325,8 +331,8 @@ export const VERIFY_STATUSES: readonly VerifyStatus[] = ["same", "equivalent", "
 export function verifyMigration(inv: Inventory, plan: MigrationPlan = planMigration(inv)): Verification {
   const rows = inv.parsed.rows;
   const live = liveEntries(inv);
-  const before = mappingResolver({ mode: "CONFIG_MAP", awsAuth: rows });
-  const after = mappingResolver({ mode: "API", accessEntries: live.map((l) => l.view) });
+  const before = resolver({ mode: "CONFIG_MAP", awsAuth: rows });
+  const after = resolver({ mode: "API", accessEntries: live.map((l) => l.view) });
   const entryOf = new Map(live.map((l) => [l.view.principalArn.toLowerCase(), l.view] as const));
   const items: VerifyItem[] = [];
   for (const it of plan.items) {
@@ -364,7 +370,7 @@ export function verifyMigration(inv: Inventory, plan: MigrationPlan = planMigrat
     // the deliberate translations: what the wanted entry would give, resolved the same way
     const want = it.want!;
     const wantedView: AccessEntryView = { principalArn: p.arn, principalId: p.uniqueId, username: want.username ?? want.identity.username, kubernetesGroups: want.kubernetesGroups, type: want.type, policies: want.policies };
-    const expected = identityOf(mappingResolver({ mode: "API", accessEntries: [wantedView] })(caller));
+    const expected = identityOf(resolver({ mode: "API", accessEntries: [wantedView] })(caller));
     const unexpected = differences(expected, now);
     const lostPolicy = want.policies.filter((w) => !entry?.policies.some((h) => h.policyArn === w.policyArn && covers(h.accessScope, w.accessScope)));
     if (unexpected.length === 0 && lostPolicy.length === 0) {

@@ -98,6 +98,15 @@ export function renderTemplate(template: string, id: TemplateIdentity): Rendered
 }
 
 /**
+ * The EC2 instance id whose ec2:DescribeInstances answer the templates need ({{EC2PrivateDNSName}}
+ * with an instance id as session name and no name known yet), or undefined.
+ */
+export function ec2LookupNeeded(templates: readonly string[], id: TemplateIdentity): string | undefined {
+  if (id.ec2PrivateDnsName !== undefined || !INSTANCE_ID.test(id.sessionName)) return undefined;
+  return templates.some((t) => t.includes("{{EC2PrivateDNSName}}")) ? id.sessionName : undefined;
+}
+
+/**
  * Why a username cannot be an access entry's (EKS's CreateAccessEntry rules above), in one line,
  * or undefined when EKS accepts it.
  */

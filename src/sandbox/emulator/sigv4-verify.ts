@@ -7,6 +7,7 @@
  * up and answers; everything about the signature and the policy checks lives here.
  */
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { ALLOWED_QUERY_PARAMS } from "../../core/token-verify.js";
 
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** Hex sha256 of the empty string: the payload hash botocore and the Go SDK sign for a presigned GET. */
@@ -241,19 +242,6 @@ export function formatAmzDate(date: Date): string {
   return date.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
 }
 
-/** Parameters a presigned GetCallerIdentity may carry (aws-iam-authenticator's allowlist). */
-const ALLOWED_PARAMS = new Set([
-  "action",
-  "version",
-  "x-amz-algorithm",
-  "x-amz-credential",
-  "x-amz-date",
-  "x-amz-expires",
-  "x-amz-security-token",
-  "x-amz-signature",
-  "x-amz-signedheaders",
-]);
-
 type ParamMap = Map<string, string>;
 
 /** One value per parameter; a name repeated (in any letter case) is refused (CVE-2022-2385). */
@@ -264,7 +252,7 @@ function uniqueParams(params: readonly QueryParam[]): ParamMap | StsError {
     const lower = p.name.toLowerCase();
     if (seen.has(lower)) return stsError("AccessDenied", `duplicate query parameter ${JSON.stringify(p.name)} refused`);
     seen.add(lower);
-    if (!ALLOWED_PARAMS.has(lower)) return stsError("AccessDenied", `query parameter ${JSON.stringify(p.name)} is not allowed in a presigned GetCallerIdentity`);
+    if (!ALLOWED_QUERY_PARAMS.has(lower)) return stsError("AccessDenied", `query parameter ${JSON.stringify(p.name)} is not allowed in a presigned GetCallerIdentity`);
     map.set(p.name, p.value);
   }
   return map;
