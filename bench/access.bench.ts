@@ -157,7 +157,8 @@ function sandbox(): void {
       "    iam.create_role(RoleName=f'role-{i}', AssumeRolePolicyDocument=trust)",
     ].join("\n");
     const t0 = performance.now();
-    sh(`python3 -c ${JSON.stringify(py)}`, env);
+    const made = spawnSync("python3", ["-c", py], { env, encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`creating IAM roles: ${made.stderr}`);
     const lines = Array.from({ length: SANDBOX_ENTRIES }, (_, j) => JSON.stringify(["eks", "create-access-entry", "--cluster-name", "sandbox", "--principal-arn", `arn:aws:iam::${ACCT}:role/role-${j}`, "--username", `role-${j}:{{SessionName}}`, "--kubernetes-groups", `team-${j % 50}`]));
     const batch = spawnSync("python3", [join(process.cwd(), "test", "sandbox", "aws-cli-batch.py")], { env, input: `${lines.join("\n")}\n`, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     const failed = batch.stdout.split("\n").filter(Boolean).filter((l) => JSON.parse(l).status !== 0);
