@@ -74,16 +74,17 @@ export async function principalDirectory(ctx: AwsContext, env: Env, choices: Pri
 
 /**
  * kube-system/aws-auth of a kubeconfig context (kubectl's rules: --kubeconfig, KUBECONFIG,
- * ~/.kube/config; --context or the current one), backups under
+ * ~/.kube/config; --context, else the context whose server is `server` — the current one first —
+ * else the current one), backups under
  * ~/.eks-access/backups/<context>/ (EKS_ACCESS_STATE_DIR moves them). @kubernetes/client-node
  * loads only now.
  */
-export async function awsAuthStore(c: { kubeconfig?: string | undefined; context?: string | undefined; env: Env }): Promise<import("./ports/access.js").AwsAuthStore> {
+export async function awsAuthStore(c: { kubeconfig?: string | undefined; context?: string | undefined; server?: string | undefined; env: Env }): Promise<import("./ports/access.js").AwsAuthStore> {
   const { homedir } = await import("node:os");
   const { awsAuthBackupDir } = await import("./core/cache-dirs.js");
   const { kubeAwsAuthStore } = await import("./adapters/kube-aws-auth.js");
   const home = homedir();
-  return kubeAwsAuthStore({ kubeconfig: c.kubeconfig, context: c.context, env: c.env, home, cwd: process.cwd() }, { backupDir: (context) => awsAuthBackupDir(c.env, home, context) });
+  return kubeAwsAuthStore({ kubeconfig: c.kubeconfig, context: c.context, server: c.server, env: c.env, home, cwd: process.cwd() }, { backupDir: (context) => awsAuthBackupDir(c.env, home, context) });
 }
 
 /**
