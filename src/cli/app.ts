@@ -250,6 +250,30 @@ function awsAuthRestoreCommand(): [string, string, (b: Argv) => Argv, (a: Record
   ];
 }
 
+/** `access`: its reconcile subcommand (the lead merges `access list` and `access check` here). */
+function accessCommand(y: Argv): Argv {
+  return y.command("access", "Look after who can reach a cluster, across aws-auth and access entries", (c) =>
+    c
+      .command(
+        "reconcile",
+        "Re-point grants that stopped matching: permission-set roles whose suffix changed, access entries of deleted and re-created principals",
+        (b) =>
+          clusterOptions(b)
+            .option("lookup-role", { type: "string", describe: "Role assumed to read IAM in other accounts (default OrganizationAccountAccessRole)" })
+            .option("dry-run", { type: "boolean", default: false, describe: "Show what would change (aws-auth: a diff; access entries: the AWS CLI commands) and change nothing" })
+            .example("$0 access reconcile --cluster prod --dry-run", "what is stale, and the commands that fix it")
+            .epilogue(
+              "An IAM Identity Center assignment that is deleted and made again gets a new AWSReservedSSO_<PermissionSet>_<suffix> role: aws-auth rows and access entries naming the old role are pointed at the new one, keeping their groups and policies (a username spelling the old role name follows it). An access entry whose role or user was deleted and re-created matches no one (EKS keeps the old unique id): it is deleted and created again with the same username, groups and policies. aws-auth is written conflict-safe with a backup first; running it again changes nothing.",
+            ),
+        async (a) => {
+          const { runReconcile } = await import("./commands/reconcile.js");
+          out(await runReconcile(a as never));
+        },
+      )
+      .demandCommand(1, "choose an access subcommand: reconcile"),
+  );
+}
+
 type SandboxCliArgs = { dir?: string; keep?: boolean };
 
 function sandboxCommand(y: Argv): Argv {
@@ -308,6 +332,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   serveCommand(app);
   grantCommands(app);
   awsAuthCommand(app);
+  accessCommand(app);
   sandboxCommand(app);
   await app.parseAsync(); // errors propagate to main's reportError
   return typeof process.exitCode === "number" ? process.exitCode : 0;

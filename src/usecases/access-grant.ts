@@ -129,13 +129,15 @@ export function usernameFor(p: ResolvedPrincipal, backend: "aws-auth" | "access-
   return `${p.name}:{{${t === "session" ? "SessionName" : "SessionNameRaw"}}}`;
 }
 
-function render(cluster: ClusterAccess, plan: Plan): PrincipalChange["steps"] {
+/** Steps as the report shows them: one line each, with the AWS CLI command doing the same. */
+export function renderSteps(cluster: ClusterAccess, plan: Pick<Plan, "steps">): PrincipalChange["steps"] {
   return plan.steps.map((s: AccessEntryStep) => ({ text: stepText(s), command: stepCommand(cluster.name, cluster.region, s) }));
 }
 
-async function apply(entries: AccessEntryStore, steps: readonly AccessEntryStep[]): Promise<void> {
+/** Runs access-entry steps in order (the first failure stops it: the steps are idempotent, so running the command again completes them). */
+export async function applyEntrySteps(entries: AccessEntryStore, steps: readonly AccessEntryStep[]): Promise<void> {
   for (const s of steps) {
-    if (s.op === "create") await entries.create({ principalArn: s.principalArn, username: s.username, kubernetesGroups: s.kubernetesGroups });
+    if (s.op === "create") await entries.create({ principalArn: s.principalArn, username: s.username, kubernetesGroups: s.kubernetesGroups, type: s.type });
     else if (s.op === "update") await entries.update(s.principalArn, { username: s.username, kubernetesGroups: s.kubernetesGroups });
     else if (s.op === "associate") await entries.associate(s.principalArn, s.policyArn, s.scope);
     else if (s.op === "disassociate") await entries.disassociate(s.principalArn, s.policyArn);
@@ -170,8 +172,8 @@ export async function grant(deps: AccessDeps, input: GrantInput): Promise<Access
     planned.push({ p, arn, plan, username });
   }
   for (const { p, arn, plan, username } of planned) {
-    if (!input.dryRun) await apply(deps.entries, plan.steps);
-    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username, steps: render(cluster, plan), notes: plan.notes });
+    if (!input.dryRun) await applyEntrySteps(deps.entries, plan.steps);
+    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username, steps: renderSteps(cluster, plan), notes: plan.notes });
   }
   return out;
 }
@@ -198,8 +200,8 @@ export async function revoke(deps: AccessDeps, input: RevokeInput): Promise<Acce
     }
     if (caller) await guardEntries(deps.entries, cluster, caller, planned.filter((x) => x.plan.steps.length).map((x) => ({ p: x.p, removesAdmin: x.plan.steps.some((s) => s.op === "delete" || (s.op === "disassociate" && s.policyArn.endsWith(`/${CLUSTER_ADMIN}`))), deletes: x.plan.steps.some((s) => s.op === "delete") })));
     for (const { p, arn, plan } of planned) {
-      if (!input.dryRun) await apply(deps.entries, plan.steps);
-      out.changes.push({ principal: p.arn, from: p.from, backend: "access-entry", writtenAs: arn, steps: render(cluster, plan), notes: plan.notes });
+      if (!input.dryRun) await applyEntrySteps(deps.entries, plan.steps);
+      out.changes.push({ principal: p.arn, from: p.from, backend: "access-entry", writtenAs: arn, steps: renderSteps(cluster, plan), notes: plan.notes });
     }
   }
   if (backends.includes("aws-auth") && !policyArn) {

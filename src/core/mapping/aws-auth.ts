@@ -705,3 +705,36 @@ export function removeRows(data: Readonly<Record<string, string>> | undefined, w
 export function removeMappings(data: Readonly<Record<string, string>> | undefined, arn: string): RemoveResult {
   return removeRows(data, (r) => r.arn !== undefined && arnKey(r.arn) === arnKey(arn));
 }
+
+export type RenameResult = { ok: true; data: Record<string, string>; renamed: AwsAuthRow[] } | EditRefused;
+
+/**
+ * Points every mapRoles/mapUsers row of `from` (compared case-insensitively) at `to` instead: the
+ * ARN value is rewritten in place, in its own quoting; `username`, when given, maps a row's
+ * username to the one it gets (undefined: kept). Groups, comments, order, other rows and other
+ * keys stay byte-identical. Refused when a key holding such a row does not parse.
+ */
+export function renameMapping(data: Readonly<Record<string, string>> | undefined, from: string, to: string, username?: (current: string | undefined) => string | undefined): RenameResult {
+  const out: Record<string, string> = { ...(data ?? {}) };
+  const renamed: AwsAuthRow[] = [];
+  for (const kind of ["mapRoles", "mapUsers"] as const) {
+    const text = out[kind];
+    if (text === undefined || isSkippable(text)) continue;
+    const l = load(text);
+    const refused = refuse(kind, l);
+    if (refused) return refused;
+    const seq = l.doc.contents as YAMLSeq | null;
+    if (seq === null) continue;
+    const rows = parseAwsAuth({ [kind]: text }).rows.filter((r) => r.arn !== undefined && arnKey(r.arn) === arnKey(from));
+    if (rows.length === 0) continue;
+    const style = styleFrom(l, seq, kind);
+    const splices = rows.flatMap((r) => {
+      const map = seq.items[r.index] as YAMLMap;
+      const name = username?.(r.username);
+      return [...setField(l, seq, map, arnField(kind), to, style), ...(name !== undefined ? setField(l, seq, map, "username", name, style) : [])];
+    });
+    renamed.push(...rows);
+    out[kind] = applySplices(text, splices);
+  }
+  return { ok: true, data: out, renamed };
+}
