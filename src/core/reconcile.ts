@@ -18,16 +18,13 @@
 import { parsePrincipal, ssoRole } from "./arn.js";
 import { planGrant, type AccessEntryState, type AccessEntryStep } from "./access-entry-plan.js";
 import type { AwsAuthRow } from "./mapping/aws-auth.js";
-import { defaultAccessEntryUsername, entryBinding, isSsoRoleOf } from "./principal.js";
+import { defaultAccessEntryUsername, entryBinding, isSsoRoleOf, type PrincipalRef } from "./principal.js";
 
-/** An IAM role or user as IAM has it now (ports/access.ts IamPrincipal has these fields). */
-export interface IamNow {
-  type: "role" | "user";
-  arn: string;
-  partition: string;
-  account: string;
-  name: string;
+/** An IAM role or user as IAM has it now (ports/access.ts IamPrincipal is one). */
+export interface IamNow extends PrincipalRef {
+  /** "/" when none */
   path: string;
+  /** ISO 8601 */
   createDate: string;
 }
 
