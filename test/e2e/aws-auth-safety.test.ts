@@ -106,7 +106,7 @@ test("grant, grant-update and revoke change exactly the rows they touch (the Con
     [
       "--- kube-system/aws-auth data.mapRoles\t",
       "+++ kube-system/aws-auth data.mapRoles\t",
-      "@@ -5,9 +5,9 @@",
+      "@@ -5,7 +5,7 @@",
       "     - system:bootstrappers",
       "     - system:nodes",
       " ",
