@@ -103,8 +103,9 @@ test("IAM Identity Center assignments made again (new role suffix): the access e
 
   const before = run("kubectl", ["-n", "kube-system", "get", "configmap", "aws-auth", "-o", "jsonpath={.metadata.resourceVersion}"], { env: s.env }).stdout;
   const dry = ok("access", "reconcile", "--cluster", "sandbox", "--dry-run");
-  assert.match(dry, new RegExp(`^-- rolearn: arn:aws:iam::${MEMBER}:role/${name(adminOld)}$`, "m"));
-  assert.match(dry, new RegExp(`^\\+- rolearn: arn:aws:iam::${MEMBER}:role/${name(admin.newArn)}$`, "m"));
+  // the row as grant wrote it (the first of a new aws-auth: groups, rolearn, username), renamed in place
+  assert.match(dry, new RegExp(`^- {2}rolearn: arn:aws:iam::${MEMBER}:role/${name(adminOld)}$`, "m"));
+  assert.match(dry, new RegExp(`^\\+ {2}rolearn: arn:aws:iam::${MEMBER}:role/${name(admin.newArn)}$`, "m"));
   assert.match(dry, new RegExp(`^\\+  username: ${name(admin.newArn)}:\\{\\{SessionName\\}\\}$`, "m"));
   assert.match(dry, new RegExp(`aws eks create-access-entry --cluster-name sandbox --region us-west-2 --principal-arn ${view.newArn.replace(/\//g, "\\/")}$`, "m"));
   assert.equal(run("kubectl", ["-n", "kube-system", "get", "configmap", "aws-auth", "-o", "jsonpath={.metadata.resourceVersion}"], { env: s.env }).stdout, before);
@@ -117,5 +118,5 @@ test("IAM Identity Center assignments made again (new role suffix): the access e
   assert.equal((await works("vera2")).username, `arn:aws:sts::${ACCT}:assumed-role/${name(view.newArn)}/vera-example.com`);
   assert.deepEqual(await works("mona2"), { username: `${name(admin.newArn)}:mona-example.com`, groups: ["viewers", "system:authenticated"] });
   assert.match(run("kubectl", ["--kubeconfig", join(s.dir, "kc-vera2"), "get", "pods", "-n", "default"], { env: { ...s.env, EKS_ACCESS_NO_CACHE: "1" } }).stderr, /^$|No resources found/, "the View policy came along");
-  assert.match(ok("access", "reconcile", "--cluster", "sandbox"), /^Nothing to reconcile on cluster sandbox: checked 2 IAM Identity Center rows of aws-auth and \d+ access entries\.$/m);
+  assert.match(ok("access", "reconcile", "--cluster", "sandbox"), /^Nothing to reconcile on cluster sandbox: checked 1 IAM Identity Center row of aws-auth and \d+ access entries\.$/m);
 });
