@@ -1,4 +1,5 @@
 /** `eks-access access reconcile`: flags → the reconcile use case, through the same cluster and context checks as grant. */
+import { shellWord } from "../../core/mapping/check.js";
 import { reconcile, type ReconcileOutput } from "../../usecases/access-reconcile.js";
 import { accessDeps, type AccessArgs } from "./access.js";
 
@@ -12,7 +13,10 @@ export function renderReconcile(o: ReconcileOutput): string {
   for (const i of o.items) {
     lines.push(`${i.principal}  [${i.source === "aws-auth" ? "aws-auth" : "access entry"}]`, `  ${i.message}`);
     for (const s of i.steps) lines.push(`  ${o.dryRun ? "would " : ""}${s.text}`);
-    if (!i.steps.length) lines.push(`  = left as it is: nothing to point it at (revoke it: eks-access revoke --cluster ${o.cluster} --region ${o.region} --principal ${i.principal})`);
+    if (!i.steps.length) {
+      const remove = i.source === "aws-auth" ? "kubectl -n kube-system edit configmap aws-auth" : `aws eks delete-access-entry --cluster-name ${shellWord(o.cluster)} --region ${shellWord(o.region)} --principal-arn ${shellWord(i.principal)}`;
+      lines.push(`  = left as it is: nothing to point it at (it matches no one; remove it with: ${remove})`);
+    }
   }
   for (const n of o.notes) lines.push(`= ${n}`);
   if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
