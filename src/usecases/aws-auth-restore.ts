@@ -32,6 +32,8 @@ export interface BackupInfo {
   resourceVersion?: string | undefined;
   /** mapRoles + mapUsers rows and mapAccounts entries it holds */
   rows: number;
+  /** why it cannot be read back (listed anyway) */
+  problem?: string | undefined;
 }
 
 export interface RestoreOutput {
@@ -55,6 +57,16 @@ export interface RestoreOutput {
 
 const info = (b: AwsAuthBackup): BackupInfo => ({ file: b.file, takenAt: b.takenAt, resourceVersion: b.resourceVersion, rows: parseAwsAuth(b.data).rows.length });
 
+/** A backup's line in a listing: one that cannot be read is listed with why, not a failure. */
+async function listed(store: AwsAuthStore, file: string): Promise<BackupInfo> {
+  try {
+    return info(await store.readBackup(file));
+  } catch (err) {
+    if (!EksAccessError.is(err)) throw err;
+    return { file, rows: 0, problem: err.message };
+  }
+}
+
 export async function restoreAwsAuth(deps: RestoreDeps, input: RestoreInput): Promise<RestoreOutput> {
   if (input.list && input.backup !== undefined) throw new EksAccessError("usage", "--list and --backup do not go together", { hint: "--list shows the backups; --backup FILE restores one" });
   const cluster = await deps.entries.cluster();
@@ -74,7 +86,7 @@ export async function restoreAwsAuth(deps: RestoreDeps, input: RestoreInput): Pr
   if (cluster.mode === "API") out.notes.push(`cluster ${cluster.name} is in API mode: EKS does not read aws-auth, so restoring it changes no one's access`);
   const files = await store.backups();
   if (input.list) {
-    for (const f of files) out.backups.push(info(await store.readBackup(f)));
+    for (const f of files) out.backups.push(await listed(store, f));
     return out;
   }
   const file = input.backup ?? files[0];
@@ -90,7 +102,7 @@ export async function restoreAwsAuth(deps: RestoreDeps, input: RestoreInput): Pr
     });
   }
   out.restored = { ...info(backup), chosen: input.backup === undefined ? "newest" : "given" };
-  out.backups = await Promise.all(files.filter((f) => f !== file).map(async (f) => info(await store.readBackup(f))));
+  out.backups = await Promise.all(files.filter((f) => f !== file).map((f) => listed(store, f)));
   const broken = parseAwsAuth(backup.data).issues.filter((i) => i.code === "yaml-syntax" || i.code === "not-a-list");
   for (const i of broken) out.notes.push(`the backup's ${i.message}`);
   if (input.dryRun) {

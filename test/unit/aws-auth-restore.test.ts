@@ -102,6 +102,13 @@ test("refused with nothing changed: not YAML, not a ConfigMap, another ConfigMap
     await assert.rejects(s.run({ backup: other }), oneLine(/was taken from kubeconfig context staging, not ctx \(cluster prod\); nothing was changed/));
     await assert.rejects(s.run({ backup, list: true }), oneLine(/--list and --backup do not go together/));
     assert.deepEqual(s.api.stored, before);
+    // a damaged file among the backups is listed with why; as the newest it is refused, never skipped silently
+    writeFileSync(join(s.dir, "backups", "ctx", "aws-auth-29991231T235959.999Z.yaml"), "kind: [\n");
+    const list = await s.run({ list: true });
+    assert.match(list.backups[0]!.problem!, /is not an aws-auth backup: not YAML/);
+    assert.equal(list.backups[1]!.file, backup);
+    await assert.rejects(s.run(), oneLine(/aws-auth-29991231T235959\.999Z\.yaml is not an aws-auth backup/));
+    assert.deepEqual(s.api.stored, before);
   } finally {
     s.done();
   }

@@ -9,7 +9,8 @@ export interface AwsAuthRestoreArgs extends AccessArgs {
   dryRun?: boolean | undefined;
 }
 
-const describe = (b: BackupInfo): string => `${b.file}  (${b.takenAt ?? "time unknown"}, resourceVersion ${b.resourceVersion ?? "?"}, ${b.rows} row${b.rows === 1 ? "" : "s"})`;
+const describe = (b: BackupInfo): string =>
+  b.problem ? `${b.file}  (unusable: ${b.problem})` : `${b.file}  (${b.takenAt ?? "time unknown"}, resourceVersion ${b.resourceVersion ?? "?"}, ${b.rows} row${b.rows === 1 ? "" : "s"})`;
 
 export function renderRestore(o: RestoreOutput): string {
   const lines: string[] = [];
