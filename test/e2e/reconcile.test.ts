@@ -113,7 +113,7 @@ test("IAM Identity Center assignments made again (new role suffix): the access e
 
   const out = ok("access", "reconcile", "--cluster", "sandbox");
   assert.match(out, /^aws-auth backup: \S+ \(restore: /m);
-  assert.match(out, /Reconciled on cluster sandbox \(us-west-2, API_AND_CONFIG_MAP\): 2 grants re-pointed/);
+  assert.match(out, /Reconciled on cluster sandbox \(us-west-2, API_AND_CONFIG_MAP\): 2 grants brought back/);
   assert.ok(entries().includes(view.newArn) && !entries().includes(viewOld), "the AWS CLI sees the new role's entry, not the old one");
   assert.equal((await works("vera2")).username, `arn:aws:sts::${ACCT}:assumed-role/${name(view.newArn)}/vera-example.com`);
   assert.deepEqual(await works("mona2"), { username: `${name(admin.newArn)}:mona-example.com`, groups: ["viewers", "system:authenticated"] });

@@ -22,12 +22,13 @@ export function renderReconcile(o: ReconcileOutput): string {
   if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
   if (o.awsAuth?.backupPath) lines.push(`aws-auth backup: ${o.awsAuth.backupPath} (restore: eks-access aws-auth restore --cluster ${o.cluster} --region ${o.region} --backup ${o.awsAuth.backupPath})`);
   const checked = `checked ${o.checked.awsAuthRows} IAM Identity Center row${o.checked.awsAuthRows === 1 ? "" : "s"} of aws-auth and ${o.checked.accessEntries} access entr${o.checked.accessEntries === 1 ? "y" : "ies"}`;
+  if (lines.length) lines.push("");
   if (o.dryRun) {
     const cmds = changing.flatMap((i) => i.steps.flatMap((s) => (s.command ? [s.command] : [])));
-    lines.push("", `Dry run: nothing was changed on cluster ${o.cluster} (${checked}).`);
+    lines.push(`Dry run: nothing was changed on cluster ${o.cluster} (${checked}).`);
     if (cmds.length) lines.push("The same with the AWS CLI:", ...cmds.map((c) => `  ${c}`));
   } else {
-    lines.push("", changing.length ? `Reconciled on cluster ${o.cluster} (${o.region}, ${o.mode}): ${changing.length} grant${changing.length > 1 ? "s" : ""} re-pointed (${checked}).` : `Nothing to reconcile on cluster ${o.cluster}: ${checked}.`);
+    lines.push(changing.length ? `Reconciled on cluster ${o.cluster} (${o.region}, ${o.mode}): ${changing.length} grant${changing.length > 1 ? "s" : ""} brought back (${checked}).` : `Nothing to reconcile on cluster ${o.cluster}: ${checked}.`);
   }
   return lines.join("\n") + "\n";
 }
