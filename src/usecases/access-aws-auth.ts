@@ -12,6 +12,8 @@
  * left byte-identical (a grant or revoke that needs the broken key itself stays refused: fix it
  * with kubectl edit, or bring a backup back with `eks-access aws-auth restore`).
  * A grant keeps the username of an existing row unless --username/--username-template is given.
+ * Refusals are EksAccessError "cluster-state" (exit 1: what the cluster holds, not how the command
+ * was typed), one line, with nothing written.
  */
 import { canonicalArn } from "../core/arn.js";
 import { EksAccessError } from "../core/errors.js";
@@ -108,7 +110,7 @@ export async function awsAuthGrant(store: AwsAuthStore, cluster: ClusterAccess, 
       const username = current && !explicit && (current.username ?? "") !== "" ? current.username! : asked;
       const groups = union(current?.groups ?? [], opts.groups);
       if (current && isNodeRow(current) && username !== current.username && !opts.force) {
-        throw new EksAccessError("usage", `refusing to change aws-auth of cluster ${cluster.name}: ${arn} is a node role (username ${current.username}); a username of ${username} stops its nodes from joining`, {
+        throw new EksAccessError("cluster-state", `refusing to change aws-auth of cluster ${cluster.name}: ${arn} is a node role (username ${current.username}); a username of ${username} stops its nodes from joining`, {
           hint: "nothing was changed; leave --username out to keep it, or add --force if you mean it",
         });
       }
@@ -185,7 +187,7 @@ export async function awsAuthRevoke(
       }
     }
     const why = opts.force ? undefined : lockout(all, goneRows, callerArn, opts.groups);
-    if (why) throw new EksAccessError("usage", `refusing to change aws-auth of cluster ${cluster.name}: ${why}`, { hint: "nothing was changed; add --force if you mean it" });
+    if (why) throw new EksAccessError("cluster-state", `refusing to change aws-auth of cluster ${cluster.name}: ${why}`, { hint: "nothing was changed; add --force if you mean it" });
     const out = putBack(next);
     return sameData(data, out) ? "unchanged" : out;
   });

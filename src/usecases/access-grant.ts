@@ -218,7 +218,7 @@ async function guardEntries(entries: AccessEntryStore, cluster: ClusterAccess, c
   for (const r of removing) {
     const same = r.p.arn.toLowerCase() === me || `arn:${r.p.partition}:iam::${r.p.account}:${r.p.type}/${r.p.name}`.toLowerCase() === me;
     if (same && r.deletes) {
-      throw new EksAccessError("usage", `refusing to revoke your own access (${caller.arn} is ${r.p.arn}) on cluster ${cluster.name}`, { hint: "ask another admin to do it, or add --force if you mean it" });
+      throw new EksAccessError("cluster-state", `refusing to revoke your own access (${caller.arn} is ${r.p.arn}) on cluster ${cluster.name}`, { hint: "ask another admin to do it, or add --force if you mean it" });
     }
   }
   if (!removing.some((r) => r.removesAdmin)) return;
@@ -232,7 +232,7 @@ async function guardEntries(entries: AccessEntryStore, cluster: ClusterAccess, c
   for (const r of removing.filter((x) => x.removesAdmin)) {
     const e = await entries.get(r.p.arn);
     if (e?.policies.some((x) => x.policyArn.endsWith(`/${CLUSTER_ADMIN}`))) {
-      throw new EksAccessError("usage", `refusing to remove the last ${CLUSTER_ADMIN} access entry of cluster ${cluster.name} (${r.p.arn})`, {
+      throw new EksAccessError("cluster-state", `refusing to remove the last ${CLUSTER_ADMIN} access entry of cluster ${cluster.name} (${r.p.arn})`, {
         hint: `grant another admin first (eks-access grant --cluster ${cluster.name} --principal ARN --policy ClusterAdmin), or add --force`,
       });
     }

@@ -123,7 +123,7 @@ test("revoke: the last system:masters mapping that can match anyone, node groups
   const revoke = (arn: string, o: { groups?: string[]; caller?: string; force?: boolean } = {}) =>
     awsAuthRevoke(store, cluster, [resolved(arn)], { groups: o.groups ?? [], dryRun: false, caller: o.caller ? { arn: o.caller, account: A, userId: "AROAX:me" } : undefined, onlyIfPresent: false, force: !!o.force });
   try {
-    await assert.rejects(revoke(ADMIN), refusal(/last system:masters mapping of aws-auth that can match anyone/));
+    await assert.rejects(revoke(ADMIN), (e: unknown) => refusal(/last system:masters mapping of aws-auth that can match anyone/)(e) && EksAccessError.is(e) && e.exitCode === 1);
     await assert.rejects(revoke(ADMIN, { groups: ["system:masters"] }), refusal(/last system:masters/));
     await assert.rejects(revoke(NODE), refusal(/node role .*removing it stops those nodes/));
     await assert.rejects(revoke(NODE, { groups: ["system:nodes"] }), refusal(/removing system:nodes from it/));
