@@ -22,6 +22,8 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   grant: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS, "namespace", "username", "username-template"],
   revoke: [...ACCESS_FLAGS, ...PRINCIPAL_FLAGS],
   "aws-auth check": ["file", "cluster", "region", "output", "o"],
+  "aws-auth restore": [...ACCESS_FLAGS, "backup"],
+  "access reconcile": [...ACCESS_FLAGS, "lookup-role"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode"],
@@ -44,7 +46,8 @@ const SUBCOMMANDS: Readonly<Record<string, readonly string[]>> = {
   serve: ["init"],
   grant: [],
   revoke: [],
-  "aws-auth": ["check"],
+  "aws-auth": ["check", "restore"],
+  access: ["reconcile"],
   sandbox: ["up", "down", "env", "demo"],
 };
 

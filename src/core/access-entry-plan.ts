@@ -31,7 +31,7 @@ export interface AccessEntryState {
 }
 
 export type AccessEntryStep =
-  | { op: "create"; principalArn: string; username?: string | undefined; kubernetesGroups: readonly string[] }
+  | { op: "create"; principalArn: string; username?: string | undefined; kubernetesGroups: readonly string[]; /** default STANDARD */ type?: string | undefined }
   | { op: "update"; principalArn: string; username?: string | undefined; kubernetesGroups: readonly string[] }
   | { op: "associate"; principalArn: string; policyArn: string; scope: AccessScope }
   | { op: "disassociate"; principalArn: string; policyArn: string }
@@ -132,7 +132,8 @@ export function stepCommand(clusterName: string, region: string, s: AccessEntryS
     case "create":
     case "update": {
       const groups = s.kubernetesGroups.length ? ` --kubernetes-groups ${s.kubernetesGroups.map(q).join(" ")}` : s.op === "update" ? " --kubernetes-groups '[]'" : "";
-      return base.replace("%s", `${s.op}-access-entry`) + groups + (s.username !== undefined ? ` --username ${q(s.username)}` : "");
+      const type = s.op === "create" && s.type !== undefined && s.type !== "STANDARD" ? ` --type ${q(s.type)}` : "";
+      return base.replace("%s", `${s.op}-access-entry`) + groups + (s.username !== undefined ? ` --username ${q(s.username)}` : "") + type;
     }
     case "associate": {
       const scope = s.scope.type === "cluster" ? "type=cluster" : `type=namespace,namespaces=${s.scope.namespaces.map(q).join(",")}`;
@@ -149,7 +150,7 @@ export function stepCommand(clusterName: string, region: string, s: AccessEntryS
 export function stepText(s: AccessEntryStep): string {
   switch (s.op) {
     case "create":
-      return `create the access entry of ${s.principalArn}${s.username !== undefined ? ` (username ${s.username})` : ""}${s.kubernetesGroups.length ? ` with groups ${s.kubernetesGroups.join(", ")}` : ""}`;
+      return `create the ${s.type !== undefined && s.type !== "STANDARD" ? `${s.type} ` : ""}access entry of ${s.principalArn}${s.username !== undefined ? ` (username ${s.username})` : ""}${s.kubernetesGroups.length ? ` with groups ${s.kubernetesGroups.join(", ")}` : ""}`;
     case "update":
       return `update the access entry of ${s.principalArn}: groups ${s.kubernetesGroups.length ? s.kubernetesGroups.join(", ") : "(none)"}${s.username !== undefined ? `, username ${s.username}` : ""}`;
     case "associate":

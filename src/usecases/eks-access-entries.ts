@@ -17,9 +17,11 @@
  * is a principal of another account, whose unique id this account's IAM cannot look up.
  */
 import { parseArn, parsePrincipal } from "../core/arn.js";
+import { entryBinding } from "../core/principal.js";
 import { dynamicFileFor, type AccessEntryView, type DynamicFileRow } from "../core/dynamic-file.js";
 import { formatDuration } from "../core/duration.js";
 import { EksAccessError } from "../core/errors.js";
+import { mapLimit } from "../core/map-limit.js";
 import { indexByPrincipalId } from "../core/subject-access.js";
 import type { AccessEntrySource, DescribedAccessEntry, EksAccessEntryApi } from "../ports/access-entries.js";
 import type { PrincipalDirectory } from "../ports/access.js";
@@ -45,20 +47,6 @@ export interface EksAccessEntriesOptions {
   intervalMs: number;
   /** calls in flight at most (default 4) */
   concurrency?: number;
-}
-
-/** Runs `fn` over `items` with at most `limit` at once, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 const entriesText = (n: number): string => `${n} ${n === 1 ? "entry" : "entries"}`;
@@ -186,11 +174,8 @@ export class EksAccessEntries implements AccessEntrySource {
       return skip(`the principal is in account ${p.account}, not the cluster's ${clusterAccount}, so its unique id can't be looked up here`);
     }
     const now = await this.deps.iam.lookup(d.principalArn);
-    if (now === undefined) return skip(`the ${p.type} no longer exists in IAM`);
-    if (now.arn !== d.principalArn) return skip(`IAM's ${p.type} of that name is now ${now.arn}, another principal`);
-    if (Date.parse(now.createDate) > d.createdAt.getTime()) {
-      return skip(`the ${p.type} was re-created (IAM CreateDate ${now.createDate}) after the entry was made (${d.createdAt.toISOString()}), and EKS keeps the old unique id; re-create the entry`);
-    }
-    return now.uniqueId;
+    const binding = entryBinding({ principalArn: d.principalArn, createdAt: d.createdAt.toISOString() }, now);
+    if (!binding.bound) return skip(binding.why === "recreated" ? `${binding.message}; re-create the entry (eks-access access reconcile --cluster ${this.opts.cluster} does)` : binding.message);
+    return now!.uniqueId;
   }
 }
