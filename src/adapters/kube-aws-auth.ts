@@ -22,8 +22,9 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseAwsAuthManifest } from "../core/mapping/aws-auth.js";
 import { EksAccessError } from "../core/errors.js";
-import type { AwsAuthConfigMap, AwsAuthStore, AwsAuthWrite } from "../ports/access.js";
+import type { AwsAuthBackup, AwsAuthConfigMap, AwsAuthStore, AwsAuthWrite } from "../ports/access.js";
 import { userPath, writeNewFile } from "./files.js";
+import type { KubeConfig } from "./kube-client.js";
 
 /** A Kubernetes object as JSON. */
 export interface KubeObject {
@@ -74,6 +75,9 @@ export interface AwsAuthStoreOptions {
 const NAME = "aws-auth";
 const NAMESPACE = "kube-system";
 const WHAT = `configmap ${NAMESPACE}/${NAME}`;
+
+/** The first line of a backup (see backup()): context, resourceVersion, time. */
+const HEADER = /^# eks-access: kube-system\/aws-auth as it was before a change \(context (.*), server (\S+), resourceVersion (\S*), (\S+)\)$/m;
 
 const toConfigMap = (o: KubeObject): AwsAuthConfigMap => ({ data: { ...(o.data ?? {}) }, resourceVersion: o.metadata?.resourceVersion ?? "", raw: o });
 
@@ -130,18 +134,26 @@ export class KubeAwsAuthStore implements AwsAuthStore {
   }
 
   async restore(backupFile: string): Promise<AwsAuthWrite> {
+    const b = await this.readBackup(backupFile);
+    return this.update((current) => (current && sameData(current.data, b.data) ? "unchanged" : b.data));
+  }
+
+  async readBackup(file: string): Promise<AwsAuthBackup> {
     let text: string;
     try {
-      text = readFileSync(backupFile, "utf8");
+      text = readFileSync(file, "utf8");
     } catch (err) {
-      throw new EksAccessError("not-found", `cannot read the backup ${backupFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
+      throw new EksAccessError("not-found", `cannot read the backup ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, {
         hint: `list the backups in ${this.opts.backupDir}`,
       });
     }
     const m = parseAwsAuthManifest(text);
-    if ("error" in m) throw new EksAccessError("usage", `${backupFile} is not an aws-auth backup: ${m.error}${m.line ? ` (line ${m.line})` : ""}`, { hint: "give a file eks-access wrote, or the output of kubectl -n kube-system get configmap aws-auth -o yaml" });
-    if (m.name !== undefined && m.name !== NAME) throw new EksAccessError("usage", `${backupFile} holds ConfigMap ${m.namespace ?? "?"}/${m.name}, not ${NAMESPACE}/${NAME}`, { hint: "give an aws-auth backup" });
-    return this.update((current) => (current && sameData(current.data, m.data) ? "unchanged" : m.data));
+    if ("error" in m) throw new EksAccessError("usage", `${file} is not an aws-auth backup: ${m.error}${m.line ? ` (line ${m.line})` : ""}`, { hint: "give a file eks-access wrote, or the output of kubectl -n kube-system get configmap aws-auth -o yaml" });
+    if (m.name !== NAME || (m.namespace !== undefined && m.namespace !== NAMESPACE)) {
+      throw new EksAccessError("usage", `${file} is not an aws-auth backup: it holds ${m.name === undefined ? "a ConfigMap without a name" : `ConfigMap ${m.namespace ?? "?"}/${m.name}`}, not ${NAMESPACE}/${NAME}`, { hint: "give an aws-auth backup" });
+    }
+    const header = HEADER.exec(text);
+    return { file, data: m.data, context: header?.[1], server: header?.[2], resourceVersion: header?.[3] ?? m.resourceVersion, takenAt: header?.[4] };
   }
 
   /** The backups of this context, newest first. */
@@ -168,7 +180,7 @@ export class KubeAwsAuthStore implements AwsAuthStore {
     const now = (this.opts.now ?? (() => new Date()))();
     const stamp = now.toISOString().replace(/[-:]/g, "");
     const text = [
-      `# eks-access: kube-system/aws-auth as it was before a change (context ${this.api.context}, resourceVersion ${cm.resourceVersion}, ${now.toISOString()})`,
+      `# eks-access: kube-system/aws-auth as it was before a change (context ${this.api.context}, server ${this.api.server}, resourceVersion ${cm.resourceVersion}, ${now.toISOString()})`,
       `# bring it back with: eks-access aws-auth restore --backup <this file>`,
       stringify(cm.raw, { lineWidth: 0 }),
     ].join("\n");
@@ -213,7 +225,7 @@ function removeQuietly(path: string): void {
 export interface KubeConnection {
   /** --kubeconfig (one file; KUBECONFIG and ~/.kube/config are then not read) */
   kubeconfig?: string | undefined;
-  /** --context (default: the kubeconfig's current-context) */
+  /** --context (default: see `cluster`; without it, the current context) */
   context?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
   home: string;
@@ -240,7 +252,6 @@ export interface DirectCluster {
   token(): Promise<string>;
 }
 
-const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
 
 /** The kubeconfig files kubectl would read, in order, and whether they were named explicitly. */
 export function kubeconfigFiles(c: Pick<KubeConnection, "kubeconfig" | "env" | "home" | "cwd">): string[] {
@@ -281,14 +292,9 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
   kc.loadFromOptions(merged);
   const where = read.join(":") || files.join(":");
   const meant = c.cluster;
-  const serverOf = (ctx: string): string | undefined => {
-    const name = kc.getContextObject(ctx)?.cluster;
-    return name === undefined ? undefined : kc.getCluster(name)?.server;
-  };
   let context = c.context;
   if (context === undefined && meant) {
-    const matching = kc.contexts.map((x) => x.name).filter((n) => sameServer(serverOf(n) ?? "", meant.endpoint));
-    context = matching.includes(kc.currentContext) ? kc.currentContext : matching[0];
+    context = contextFor(kc, meant.endpoint);
     if (context === undefined) {
       if (c.kubeconfig) {
         throw new EksAccessError("kubeconfig", `no context in ${where} points at cluster ${meant.name} (${meant.endpoint}); nothing was changed`, {
@@ -373,6 +379,19 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
       return ok(await call("PUT", `/${NAME}`, cm), "update");
     },
   };
+}
+
+const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
+
+/** The context to use for the cluster at `server` when none was named: the current one if it points there, else the first that does. */
+function contextFor(kc: KubeConfig, server: string | undefined): string | undefined {
+  if (!server) return undefined;
+  const serverOf = (name: string): string | undefined => {
+    const ctx = kc.getContextObject(name);
+    return ctx ? kc.getCluster(ctx.cluster)?.server : undefined;
+  };
+  if (kc.currentContext && sameServer(serverOf(kc.currentContext) ?? "", server)) return kc.currentContext;
+  return kc.contexts.find((x) => sameServer(serverOf(x.name) ?? "", server))?.name;
 }
 
 function unreachable(err: NodeJS.ErrnoException, server: string, context: string): EksAccessError {

@@ -162,7 +162,7 @@ export class AwsPrincipalDirectory implements PrincipalDirectory {
     const targets = provisionedTargets(ps.name, input.accounts, await this.#provisionedAccounts(sso, ps));
     return Promise.all(
       targets.map(async (account) => {
-        const role = ssoRoleIn(ps.name, account, await this.#ssoRoles(account));
+        const role = ssoRoleIn(ps.name, account, await this.ssoRoles(account));
         return { ...role, from: `permission set ${ps.name} in ${account} → role ${role.arn}`, permissionSet: ps };
       }),
     );
@@ -253,7 +253,7 @@ export class AwsPrincipalDirectory implements PrincipalDirectory {
   }
 
   /** The roles under /aws-reserved/sso.amazonaws.com/ of an account. */
-  async #ssoRoles(account: string): Promise<IamPrincipal[]> {
+  async ssoRoles(account: string): Promise<IamPrincipal[]> {
     const iam = await this.#iamFor(account);
     const { ListRolesCommand } = await import("@aws-sdk/client-iam");
     const roles: IamPrincipal[] = [];

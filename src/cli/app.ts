@@ -244,7 +244,8 @@ function grantCommands(y: Argv): Argv {
         principalOptions(clusterOptions(b))
           .option("namespace", { type: "string", array: true, describe: "With --policy: scope it to these namespaces (repeatable; default cluster-wide)" })
           .option("username", { type: "string", describe: "Kubernetes username (default: EKS's own for access entries, <role>:{{SessionName}} for aws-auth)" })
-          .option("username-template", { choices: ["session", "session-raw", "eks"] as const, describe: "session: <role>:{{SessionName}}; session-raw: <role>:{{SessionNameRaw}} (aws-auth only); eks: EKS's default" })
+          .option("username-template", { choices: ["session", "session-raw", "eks"] as const, describe: "session: <role>:{{SessionName}}; session-raw: <role>:{{SessionNameRaw}} (keeps an e-mail's @); eks: EKS's default" })
+          .option("force", { type: "boolean", default: false, describe: "aws-auth: edit the keys that parse although another does not (that one is left as it is), or change a node role's username" })
           .example("$0 grant --cluster prod --principal arn:aws:sts::111122223333:assumed-role/dev/alice --policy View --namespace team-a", "the session's role, View in team-a")
           .example("$0 grant --cluster prod --permission-set EKSAdmin --all-accounts --policy ClusterAdmin", "the SSO role of a permission set, in every account")
           .example("$0 grant --cluster prod --principal dev --group devs --dry-run", "preview (role name looked up in IAM)")
@@ -259,7 +260,7 @@ function grantCommands(y: Argv): Argv {
       "Take an identity's access away (its access entry and/or aws-auth rows), with lockout guards",
       (b) =>
         principalOptions(clusterOptions(b))
-          .option("force", { type: "boolean", default: false, describe: "Allow removing your own access, the last cluster admin or a node role" })
+          .option("force", { type: "boolean", default: false, describe: "Allow removing your own access, the last cluster admin or a node role; aws-auth: edit the keys that parse although another does not (that one is left as it is)" })
           .example("$0 revoke --cluster prod --principal arn:aws:iam::111122223333:role/dev", "remove all of dev's access")
           .example("$0 revoke --cluster prod --principal dev --policy View", "only one access policy")
           .epilogue("With --backend auto on an API_AND_CONFIG_MAP cluster, both systems are cleaned: an aws-auth row left behind would keep the identity in."),
@@ -288,7 +289,7 @@ async function report(run: Promise<{ text: string; code: number; error?: EksAcce
 
 function accessCommands(y: Argv): Argv {
   const load = () => import("./commands/access-report.js");
-  return y.command("access", "See who can reach a cluster, through aws-auth and access entries, and what is wrong", (c) =>
+  return y.command("access", "Who can reach a cluster through aws-auth and access entries, what is wrong, and re-pointing stale grants", (c) =>
     c
       .command(
         "list",
@@ -311,7 +312,23 @@ function accessCommands(y: Argv): Argv {
             .epilogue("Finds aws-auth's own problems (as eks-access aws-auth check does), access entries that match no one (principal deleted or re-created after the entry), aws-auth rows an access entry shadows with another identity, and rows naming principals IAM does not have. Notes (info) do not fail the check."),
         async (a) => report((await load()).runAccessCheck(a as never)),
       )
-      .demandCommand(1, "choose an access subcommand: list, check"),
+      .command(
+        "reconcile",
+        "Re-point grants that stopped matching: permission-set roles whose suffix changed, access entries of deleted and re-created principals",
+        (b) =>
+          clusterOptions(b)
+            .option("lookup-role", { type: "string", describe: "Role assumed to read IAM in other accounts (default OrganizationAccountAccessRole)" })
+            .option("dry-run", { type: "boolean", default: false, describe: "Show what would change (aws-auth: a diff; access entries: the AWS CLI commands) and change nothing" })
+            .example("$0 access reconcile --cluster prod --dry-run", "what is stale, and the commands that fix it")
+            .epilogue(
+              "An IAM Identity Center assignment that is deleted and made again gets a new AWSReservedSSO_<PermissionSet>_<suffix> role: aws-auth rows and access entries naming the old role are pointed at the new one, keeping their groups and policies (a username spelling the old role name follows it). An access entry whose role or user was deleted and re-created matches no one (EKS keeps the old unique id): it is deleted and created again with the same username, groups and policies. aws-auth is written conflict-safe with a backup first; running it again changes nothing.",
+            ),
+        async (a) => {
+          const { runReconcile } = await import("./commands/reconcile.js");
+          out(await runReconcile(a as never));
+        },
+      )
+      .demandCommand(1, "choose an access subcommand: list, check, reconcile"),
   );
 }
 
@@ -393,8 +410,31 @@ function awsAuthCommand(y: Argv): Argv {
           process.exitCode = r.code;
         },
       )
-      .demandCommand(1, "choose an aws-auth subcommand: check"),
+      .command(...awsAuthRestoreCommand())
+      .demandCommand(1, "choose an aws-auth subcommand: check, restore"),
   );
+}
+
+/** `aws-auth restore`: its own function (the aws-auth parent lists it). */
+function awsAuthRestoreCommand(): [string, string, (b: Argv) => Argv, (a: Record<string, unknown>) => Promise<void>] {
+  return [
+    "restore",
+    "Bring kube-system/aws-auth back to a backup eks-access took before a change (default: the newest of this cluster's context)",
+    (b) =>
+      clusterOptions(b)
+        .option("backup", { type: "string", describe: "Backup file to restore (default: the newest one of the cluster's kubeconfig context)" })
+        .option("list", { type: "boolean", default: false, describe: "List this context's backups, newest first, and change nothing" })
+        .option("dry-run", { type: "boolean", default: false, describe: "Show the unified diff the restore would apply and change nothing" })
+        .example("$0 aws-auth restore --cluster prod --dry-run", "what undoing the last change would do")
+        .example("$0 aws-auth restore --cluster prod --backup ~/.eks-access/backups/prod/aws-auth-20250102T030405.678Z.yaml", "a given backup")
+        .epilogue(
+          "Every change eks-access makes to aws-auth first saves the ConfigMap to a 0600 backup and prints its path. A restore is itself such a change: conflict-safe (re-read and re-applied if someone writes in between) and backed up first, so it can be undone the same way. Only the data is restored, byte for byte.",
+        ),
+    async (a) => {
+      const { runAwsAuthRestore } = await import("./commands/aws-auth-restore.js");
+      out(await runAwsAuthRestore(a as never));
+    },
+  ];
 }
 
 type SandboxCliArgs = { dir?: string; keep?: boolean };

@@ -133,7 +133,7 @@ export function stepCommand(clusterName: string, region: string, s: AccessEntryS
     case "update": {
       const groups = s.kubernetesGroups.length ? ` --kubernetes-groups ${s.kubernetesGroups.map(q).join(" ")}` : s.op === "update" ? " --kubernetes-groups '[]'" : "";
       const type = s.op === "create" && s.type !== undefined && s.type !== "STANDARD" ? ` --type ${q(s.type)}` : "";
-      return base.replace("%s", `${s.op}-access-entry`) + type + groups + (s.username !== undefined ? ` --username ${q(s.username)}` : "");
+      return base.replace("%s", `${s.op}-access-entry`) + groups + (s.username !== undefined ? ` --username ${q(s.username)}` : "") + type;
     }
     case "associate": {
       const scope = s.scope.type === "cluster" ? "type=cluster" : `type=namespace,namespaces=${s.scope.namespaces.map(q).join(",")}`;

@@ -185,3 +185,22 @@ export function ssoRoleIn<R extends { name: string; path: string }>(permissionSe
     hint: "give the role's ARN with --principal",
   });
 }
+
+/**
+ * Whether an access entry still reaches its principal as IAM has it now. EKS binds an entry to the
+ * unique id the principal had when the entry was made and never shows that id; IAM shows today's
+ * principal. So an entry matches no one when its principal is gone, when IAM's principal of that
+ * name is now another ARN (another path), or when it was created after the entry (deleted and
+ * re-created: a new unique id). Dates are ISO 8601 (IAM CreateDate, the entry's createdAt).
+ */
+export type EntryBinding = { bound: true } | { bound: false; why: "missing" | "other-principal" | "recreated"; message: string };
+
+export function entryBinding(entry: { principalArn: string; createdAt: string }, now: { type: "role" | "user"; arn: string; createDate: string } | undefined): EntryBinding {
+  const type = parsePrincipal(entry.principalArn)?.type === "user" ? "user" : "role";
+  if (now === undefined) return { bound: false, why: "missing", message: `the ${type} no longer exists in IAM` };
+  if (now.arn !== entry.principalArn) return { bound: false, why: "other-principal", message: `IAM's ${now.type} of that name is now ${now.arn}, another principal` };
+  if (Date.parse(now.createDate) > Date.parse(entry.createdAt)) {
+    return { bound: false, why: "recreated", message: `the ${now.type} was re-created (IAM CreateDate ${now.createDate}) after the entry was made (${entry.createdAt}), and EKS keeps the old unique id` };
+  }
+  return { bound: true };
+}

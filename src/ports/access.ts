@@ -6,12 +6,22 @@
 
 /** How the user named a principal on the command line; defined with its parser in core/principal.ts. */
 import type { PrincipalInput } from "../core/principal.js";
-import type { IamRecord } from "../core/entry-binding.js";
 export type { PrincipalInput };
 
-/** An IAM role or user as IAM knows it now (type, full ARN with path, account, name, path, unique id, CreateDate). */
-export interface IamPrincipal extends IamRecord {
+/** An IAM role or user as IAM knows it now. */
+export interface IamPrincipal {
+  type: "role" | "user";
+  /** the full ARN IAM returns, path included */
+  arn: string;
   partition: string;
+  account: string;
+  name: string;
+  /** "/" when none */
+  path: string;
+  /** AROA… / AIDA… */
+  uniqueId: string;
+  /** ISO 8601 */
+  createDate: string;
 }
 
 export interface ResolvedPrincipal extends IamPrincipal {
@@ -31,6 +41,8 @@ export interface PrincipalDirectory {
   resolve(input: PrincipalInput): Promise<ResolvedPrincipal[]>;
   /** The principal an ARN names now (path-insensitive: a path-less role ARN finds the role), or undefined. */
   lookup(arn: string): Promise<IamPrincipal | undefined>;
+  /** The roles IAM Identity Center provisioned in an account (path /aws-reserved/sso.amazonaws.com/…), as IAM has them now. */
+  ssoRoles(account: string): Promise<IamPrincipal[]>;
 }
 
 /** kube-system/aws-auth as read from the cluster. */
@@ -52,6 +64,19 @@ export interface AwsAuthWrite {
   conflicts: number;
 }
 
+/** A backup file read back: the data it holds, and what eks-access recorded about where it came from. */
+export interface AwsAuthBackup {
+  file: string;
+  data: Record<string, string>;
+  /** from the header eks-access writes (absent in a plain `kubectl get -o yaml` file) */
+  context?: string | undefined;
+  /** the API server it was read from (the cluster's identity: a context can be renamed or reached another way) */
+  server?: string | undefined;
+  resourceVersion?: string | undefined;
+  /** ISO 8601 */
+  takenAt?: string | undefined;
+}
+
 export interface AwsAuthStore {
   /** which cluster and where its backups go, for messages */
   readonly target: { context: string; server: string; backupDir: string };
@@ -67,6 +92,8 @@ export interface AwsAuthStore {
   update(edit: (current: AwsAuthConfigMap | undefined) => Record<string, string> | "unchanged"): Promise<AwsAuthWrite>;
   /** replaces the ConfigMap's data with a backup's (same concurrency rules, itself backed up first) */
   restore(backupFile: string): Promise<AwsAuthWrite>;
+  /** reads a backup (or a saved ConfigMap manifest); one-line EksAccessError when it is not an aws-auth backup */
+  readBackup(file: string): Promise<AwsAuthBackup>;
   /** the backups of this cluster, newest first */
   backups(): Promise<string[]>;
 }

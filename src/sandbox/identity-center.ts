@@ -14,11 +14,23 @@
  *    us-east-1), so both path forms can be met in one sandbox;
  *  - in 210987654321, `OrganizationAccountAccessRole` (admin rights, inline) trusting 123456789012,
  *    as AWS Organizations makes it in member accounts: the role eks-access assumes to read IAM there.
+ * reassignPermissionSet() then plays what IAM Identity Center does when an assignment is deleted
+ * and made again: the role goes, and a new one with a new random suffix comes (`access reconcile`).
  * moto does not check trust policies: any sandbox identity can assume these roles.
  */
 import { randomBytes } from "node:crypto";
-import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import { CreateAccountAssignmentCommand, CreatePermissionSetCommand, ListInstancesCommand, ProvisionPermissionSetCommand, SSOAdminClient } from "@aws-sdk/client-sso-admin";
+import { CreateRoleCommand, DeleteRoleCommand, GetRoleCommand, IAMClient, ListRolesCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import {
+  CreateAccountAssignmentCommand,
+  CreatePermissionSetCommand,
+  DeleteAccountAssignmentCommand,
+  DescribePermissionSetCommand,
+  ListAccountAssignmentsCommand,
+  ListInstancesCommand,
+  ListPermissionSetsCommand,
+  ProvisionPermissionSetCommand,
+  SSOAdminClient,
+} from "@aws-sdk/client-sso-admin";
 import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
 
 /** The sandbox's second account: permission sets are provisioned there too. */
@@ -126,4 +138,47 @@ export async function seedIdentityCenter(opts: IdentityCenterOptions): Promise<I
     }
   }
   return seed;
+}
+
+/**
+ * A permission set's assignments in one account deleted and made again, as IAM Identity Center
+ * does it: with the last assignment gone it deletes the account's AWSReservedSSO_<PS>_<suffix>
+ * role; the new assignment provisions a new role, same path, new random suffix. Answers the old
+ * and the new role ARN.
+ */
+export async function reassignPermissionSet(opts: IdentityCenterOptions, target: { account: string; permissionSet: string }): Promise<{ oldArn: string; newArn: string }> {
+  const base = { region: opts.region, endpoint: opts.motoUrl, credentials: opts.credentials };
+  const sso = asAccount(new SSOAdminClient(base), opts.account);
+  const instanceArn = (await sso.send(new ListInstancesCommand({}))).Instances?.[0]?.InstanceArn;
+  if (!instanceArn) throw new Error("moto sso-admin answered no Identity Center instance");
+  let permissionSetArn: string | undefined;
+  for (const arn of (await sso.send(new ListPermissionSetsCommand({ InstanceArn: instanceArn }))).PermissionSets ?? []) {
+    if ((await sso.send(new DescribePermissionSetCommand({ InstanceArn: instanceArn, PermissionSetArn: arn }))).PermissionSet?.Name === target.permissionSet) permissionSetArn = arn;
+  }
+  if (!permissionSetArn) throw new Error(`no permission set ${target.permissionSet} in the sandbox`);
+  const assignments = (await sso.send(new ListAccountAssignmentsCommand({ InstanceArn: instanceArn, AccountId: target.account, PermissionSetArn: permissionSetArn }))).AccountAssignments ?? [];
+  if (assignments.length === 0) throw new Error(`permission set ${target.permissionSet} is not assigned in ${target.account}`);
+  const iam = asAccount(new IAMClient(base), target.account);
+  const roles = (await iam.send(new ListRolesCommand({ PathPrefix: SSO_PATH }))).Roles ?? [];
+  const old = roles.find((r) => r.RoleName?.startsWith(`AWSReservedSSO_${target.permissionSet}_`));
+  if (!old?.RoleName || !old.Arn) throw new Error(`no AWSReservedSSO_${target.permissionSet}_ role in ${target.account}`);
+  const trust = (await iam.send(new GetRoleCommand({ RoleName: old.RoleName }))).Role?.AssumeRolePolicyDocument;
+  for (const a of assignments) {
+    await sso.send(new DeleteAccountAssignmentCommand({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn, TargetId: target.account, TargetType: "AWS_ACCOUNT", PrincipalType: a.PrincipalType, PrincipalId: a.PrincipalId }));
+  }
+  await iam.send(new DeleteRoleCommand({ RoleName: old.RoleName }));
+  for (const a of assignments) {
+    await sso.send(new CreateAccountAssignmentCommand({ InstanceArn: instanceArn, PermissionSetArn: permissionSetArn, TargetId: target.account, TargetType: "AWS_ACCOUNT", PrincipalType: a.PrincipalType, PrincipalId: a.PrincipalId }));
+  }
+  const role = (
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: `AWSReservedSSO_${target.permissionSet}_${randomBytes(8).toString("hex")}`,
+        Path: old.Path,
+        AssumeRolePolicyDocument: trust ? decodeURIComponent(trust) : "{}",
+        MaxSessionDuration: 3600,
+      }),
+    )
+  ).Role;
+  return { oldArn: old.Arn, newArn: role?.Arn ?? "" };
 }

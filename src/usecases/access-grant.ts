@@ -10,6 +10,7 @@ import { planGrant, planRevoke, stepCommand, stepText, type AccessEntryStep, typ
 import { canonicalArn } from "../core/arn.js";
 import { accessEntryArn, defaultAccessEntryUsername } from "../core/principal.js";
 import { EksAccessError, usageError } from "../core/errors.js";
+import { accessEntryGroupProblem, accessEntryUsernameProblem, templateProblem } from "../core/mapping/templates.js";
 import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
 import type { AwsAuthStore, PrincipalDirectory, PrincipalInput, ResolvedPrincipal } from "../ports/access.js";
 import type { CallerIdentity } from "../ports/sts.js";
@@ -23,7 +24,8 @@ export type Backend = "auto" | "aws-auth" | "access-entry";
 /**
  * `--username-template` presets, per principal: session = `<role>:{{SessionName}}` (aws-auth's
  * default: audit logs show who acted), session-raw = `<role>:{{SessionNameRaw}}` (keeps an SSO
- * e-mail's `@`; aws-auth only), eks = EKS's own default for access entries.
+ * e-mail's `@`; access entries take it too: EKS user guide, "Set a custom username for EKS access
+ * entries"), eks = EKS's own default for access entries.
  */
 export type UsernameTemplate = "session" | "session-raw" | "eks";
 
@@ -45,6 +47,8 @@ export interface GrantInput {
   usernameTemplate?: UsernameTemplate | undefined;
   backend: Backend;
   dryRun: boolean;
+  /** aws-auth: edit although another key does not parse, change a node role's username */
+  force?: boolean | undefined;
 }
 
 export interface RevokeInput {
@@ -105,6 +109,11 @@ function validateGrant(input: GrantInput, backend: "aws-auth" | "access-entry"):
     if (input.username !== undefined && RESERVED_USERNAME.test(input.username)) {
       throw usageError(`username ${input.username} starts with a prefix EKS reserves (system:, eks:, aws:, amazon:, iam:)`, "pick a username without it");
     }
+    // templates: unknown ones (or a near miss such as {{sessionName}}) first, then what EKS accepts in an access entry
+    const problem =
+      (input.username !== undefined ? (templateProblem(input.username) ?? accessEntryUsernameProblem(input.username)) : undefined) ??
+      input.groups.map((g) => accessEntryGroupProblem(g)).find((x) => x !== undefined);
+    if (problem) throw usageError(problem, "nothing was changed");
   }
 }
 
@@ -115,20 +124,18 @@ export function usernameFor(p: ResolvedPrincipal, backend: "aws-auth" | "access-
   if (input.username !== undefined) return input.username;
   const t = input.usernameTemplate ?? (backend === "aws-auth" ? "session" : undefined);
   if (t === undefined) return undefined;
-  if (t === "session-raw" && backend === "access-entry") {
-    throw usageError("EKS access entries do not support {{SessionNameRaw}} (--username-template session-raw)", "use --username-template session (SessionName, '@' becomes '-'), or the aws-auth backend");
-  }
   if (t === "eks") return defaultAccessEntryUsername(p);
   if (p.type === "user") return p.name;
   return `${p.name}:{{${t === "session" ? "SessionName" : "SessionNameRaw"}}}`;
 }
 
-function render(cluster: ClusterAccess, plan: Plan): PrincipalChange["steps"] {
+/** Steps as the report shows them: one line each, with the AWS CLI command doing the same. */
+export function renderSteps(cluster: ClusterAccess, plan: Pick<Plan, "steps">): PrincipalChange["steps"] {
   return plan.steps.map((s: AccessEntryStep) => ({ text: stepText(s), command: stepCommand(cluster.name, cluster.region, s) }));
 }
 
-/** Runs planned access-entry steps in order (grant, revoke, migrate apply). */
-export async function applySteps(entries: AccessEntryStore, steps: readonly AccessEntryStep[]): Promise<void> {
+/** Runs access-entry steps in order (the first failure stops it: the steps are idempotent, so running the command again completes them). */
+export async function applyEntrySteps(entries: AccessEntryStore, steps: readonly AccessEntryStep[]): Promise<void> {
   for (const s of steps) {
     if (s.op === "create") await entries.create({ principalArn: s.principalArn, username: s.username, kubernetesGroups: s.kubernetesGroups, type: s.type });
     else if (s.op === "update") await entries.update(s.principalArn, { username: s.username, kubernetesGroups: s.kubernetesGroups });
@@ -145,7 +152,9 @@ export async function grant(deps: AccessDeps, input: GrantInput): Promise<Access
   const principals = await deps.directory.resolve(input.principal);
   const out: AccessChangeOutput = { cluster: cluster.name, region: cluster.region, mode: cluster.mode, dryRun: input.dryRun, changes: [] };
   if (backend === "aws-auth") {
-    const r: AwsAuthChange = await awsAuthGrant(await deps.awsAuth(cluster), cluster, principals.map((p) => ({ p, username: usernameFor(p, backend, input)! })), { groups: input.groups, dryRun: input.dryRun });
+    const explicit = input.username !== undefined || input.usernameTemplate !== undefined;
+    const items = principals.map((p) => ({ p, username: usernameFor(p, backend, input)!, explicit }));
+    const r: AwsAuthChange = await awsAuthGrant(await deps.awsAuth(cluster), cluster, items, { groups: input.groups, dryRun: input.dryRun, force: !!input.force });
     out.changes = r.changes;
     out.awsAuth = r.awsAuth;
     return out;
@@ -163,8 +172,8 @@ export async function grant(deps: AccessDeps, input: GrantInput): Promise<Access
     planned.push({ p, arn, plan, username });
   }
   for (const { p, arn, plan, username } of planned) {
-    if (!input.dryRun) await applySteps(deps.entries, plan.steps);
-    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username, steps: render(cluster, plan), notes: plan.notes });
+    if (!input.dryRun) await applyEntrySteps(deps.entries, plan.steps);
+    out.changes.push({ principal: p.arn, from: p.from, backend, writtenAs: arn, username, steps: renderSteps(cluster, plan), notes: plan.notes });
   }
   return out;
 }
@@ -191,12 +200,12 @@ export async function revoke(deps: AccessDeps, input: RevokeInput): Promise<Acce
     }
     if (caller) await guardEntries(deps.entries, cluster, caller, planned.filter((x) => x.plan.steps.length).map((x) => ({ p: x.p, removesAdmin: x.plan.steps.some((s) => s.op === "delete" || (s.op === "disassociate" && s.policyArn.endsWith(`/${CLUSTER_ADMIN}`))), deletes: x.plan.steps.some((s) => s.op === "delete") })));
     for (const { p, arn, plan } of planned) {
-      if (!input.dryRun) await applySteps(deps.entries, plan.steps);
-      out.changes.push({ principal: p.arn, from: p.from, backend: "access-entry", writtenAs: arn, steps: render(cluster, plan), notes: plan.notes });
+      if (!input.dryRun) await applyEntrySteps(deps.entries, plan.steps);
+      out.changes.push({ principal: p.arn, from: p.from, backend: "access-entry", writtenAs: arn, steps: renderSteps(cluster, plan), notes: plan.notes });
     }
   }
   if (backends.includes("aws-auth") && !policyArn) {
-    const r = await awsAuthRevoke(await deps.awsAuth(cluster), cluster, principals, { groups: input.groups, dryRun: input.dryRun, caller, onlyIfPresent: input.backend === "auto" && backends.length > 1 });
+    const r = await awsAuthRevoke(await deps.awsAuth(cluster), cluster, principals, { groups: input.groups, dryRun: input.dryRun, caller, onlyIfPresent: input.backend === "auto" && backends.length > 1, force: input.force });
     out.changes.push(...r.changes);
     out.awsAuth = r.awsAuth;
   }

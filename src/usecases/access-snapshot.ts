@@ -15,7 +15,7 @@ import { parseAwsAuth } from "../core/mapping/aws-auth.js";
 import { EksAccessError } from "../core/errors.js";
 import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
 import type { AwsAuthStore, PrincipalDirectory } from "../ports/access.js";
-import { mapLimit } from "./concurrency.js";
+import { mapLimit } from "../core/map-limit.js";
 
 export interface SnapshotDeps {
   entries: AccessEntryStore;

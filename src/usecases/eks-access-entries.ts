@@ -17,14 +17,14 @@
  * is a principal of another account, whose unique id this account's IAM cannot look up.
  */
 import { parseArn, parsePrincipal } from "../core/arn.js";
+import { entryBinding } from "../core/principal.js";
 import { dynamicFileFor, type AccessEntryView, type DynamicFileRow } from "../core/dynamic-file.js";
 import { formatDuration } from "../core/duration.js";
 import { EksAccessError } from "../core/errors.js";
-import { entryBinding } from "../core/entry-binding.js";
+import { mapLimit } from "../core/map-limit.js";
 import { indexByPrincipalId } from "../core/subject-access.js";
 import type { AccessEntrySource, DescribedAccessEntry, EksAccessEntryApi } from "../ports/access-entries.js";
 import type { PrincipalDirectory } from "../ports/access.js";
-import { mapLimit } from "./concurrency.js";
 
 /** Entry types EKS refuses access policies for. */
 const NODE_TYPES = new Set(["EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "HYBRID_LINUX", "HYPERPOD_LINUX"]);
@@ -173,7 +173,9 @@ export class EksAccessEntries implements AccessEntrySource {
     if (clusterAccount !== undefined && p.account !== clusterAccount) {
       return skip(`the principal is in account ${p.account}, not the cluster's ${clusterAccount}, so its unique id can't be looked up here`);
     }
-    const binding = entryBinding(d, await this.deps.iam.lookup(d.principalArn));
-    return binding.bound ? binding.principalId : skip(binding.why);
+    const now = await this.deps.iam.lookup(d.principalArn);
+    const binding = entryBinding({ principalArn: d.principalArn, createdAt: d.createdAt.toISOString() }, now);
+    if (!binding.bound) return skip(binding.why === "recreated" ? `${binding.message}; re-create the entry (eks-access access reconcile --cluster ${this.opts.cluster} does)` : binding.message);
+    return now!.uniqueId;
   }
 }

@@ -13,9 +13,9 @@ import { stepCommand, stepText, type AccessEntryStep } from "../core/access-entr
 import { EksAccessError } from "../core/errors.js";
 import { shellWord } from "../core/mapping/check.js";
 import { planMigration, verifyMigration, type MigrationAction, type MigrationPlan, type Verification } from "../core/mapping/migrate.js";
-import { applySteps } from "./access-grant.js";
+import { applyEntrySteps } from "./access-grant.js";
 import { readAccessSnapshot, type AccessSnapshot, type SnapshotDeps, type SnapshotInput } from "./access-snapshot.js";
-import { mapLimit } from "./concurrency.js";
+import { mapLimit } from "../core/map-limit.js";
 
 export interface MigratePlanOutput {
   plan: MigrationPlan;
@@ -87,7 +87,7 @@ export async function migrateApply(deps: SnapshotDeps, input: MigrateApplyInput 
     const done: string[] = [];
     for (const step of it.steps) {
       try {
-        await applySteps(deps.entries, [step]);
+        await applyEntrySteps(deps.entries, [step]);
         done.push(stepText(step));
       } catch (err) {
         stopped = true;

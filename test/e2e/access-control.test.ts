@@ -11,9 +11,9 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { baseEnv, run, runCli, type Env } from "../helpers.js";
-import { awsJson, sandboxShell } from "./shell.js";
-import { eventually, kubectlAs, whoamiOf, type Who } from "./principal-kubectl.js";
+import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
+import { evalInShell } from "./shell.js";
+import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
 const VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
@@ -24,7 +24,11 @@ let dir: string;
 let cleanup: () => void;
 let env: Env;
 
-const aws = (...args: string[]): any => awsJson(env, args);
+const aws = (...args: string[]): any => {
+  const r = run("aws", [...args, "--output", "json"], { env });
+  assert.equal(r.status, 0, `aws ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : {};
+};
 const awsError = (...args: string[]): string => {
   const r = run("aws", args, { env });
   assert.notEqual(r.status, 0, `aws ${args.join(" ")} should fail`);
@@ -35,8 +39,21 @@ const setup = (args: string[], input?: string) => {
   const r = run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env, ...(input ? { input } : {}) });
   assert.equal(r.status, 0, `kubectl ${args.join(" ")}: ${r.stderr}`);
 };
-const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
-const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
+/** kubectl as the principal of an AWS profile, through eks-access token (no token cache: every call re-authenticates) */
+const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
+const whoami = (profile: string): { username?: string; groups?: string[]; denied?: string } => {
+  const r = as(profile, ["auth", "whoami", "-o", "json"]);
+  if (r.status !== 0) return { denied: r.stderr.trim() };
+  const u = JSON.parse(r.stdout).status.userInfo;
+  return { username: u.username, groups: u.groups };
+};
+
+/** Polls (bounded: 120 × 250 ms) until `probe` holds: a change reaches the authenticator by a file reload. */
+async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
+  const r = await poll(probe, holds, 120, 250);
+  if (r.held) return r.value;
+  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
+}
 
 function addRoleProfile(name: string, session: string): void {
   aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", TRUST);
@@ -46,7 +63,13 @@ function addRoleProfile(name: string, session: string): void {
 }
 
 before(async () => {
-  ({ dir, env, cleanup } = await sandboxShell("eks-access-access-control-", "CONFIG_MAP"));
+  const t = tempDir("eks-access-access-control-");
+  dir = t.path;
+  cleanup = t.cleanup;
+  const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
+  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
+  assert.equal(up.status, 0, up.stderr);
+  env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   assert.equal(runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--kubeconfig", join(dir, "kc-sandbox-admin")], { env }).status, 0);
   for (const ns of ["team-a", "team-b"]) setup(["create", "namespace", ns]);
   addRoleProfile("legacy", "leo");

@@ -10,9 +10,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { baseEnv, run, runCli, type Env } from "../helpers.js";
-import { awsJson, sandboxShell } from "./shell.js";
-import { eventually, kubectlAs, whoamiOf, type Who } from "./principal-kubectl.js";
+import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
+import { evalInShell } from "./shell.js";
+import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
 const MEMBER = "210987654321";
@@ -22,7 +22,11 @@ let dir: string;
 let cleanup: () => void;
 let env: Env;
 
-const aws = (...args: string[]): any => awsJson(env, args);
+const aws = (...args: string[]): any => {
+  const r = run("aws", [...args, "--output", "json"], { env });
+  assert.equal(r.status, 0, `aws ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim() ? JSON.parse(r.stdout) : {};
+};
 const cli = (...args: string[]) => runCli(args, { env });
 const ok = (...args: string[]) => {
   const r = cli(...args);
@@ -30,8 +34,18 @@ const ok = (...args: string[]) => {
   return r.stdout;
 };
 const admin = (args: string[]) => run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env });
-const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
-const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
+const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
+const whoami = (profile: string): { username?: string; groups?: string[]; denied?: string } => {
+  const r = as(profile, ["auth", "whoami", "-o", "json"]);
+  if (r.status !== 0) return { denied: r.stderr.trim() };
+  const u = JSON.parse(r.stdout).status.userInfo;
+  return { username: u.username, groups: u.groups };
+};
+async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
+  const r = await poll(probe, holds, 120, 250);
+  if (r.held) return r.value;
+  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
+}
 const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json"]).stdout || "{}").data ?? {};
 
 function profile(name: string, lines: string[]): void {
@@ -47,7 +61,13 @@ let ssoViewHere: string;
 let ssoViewMember: string;
 
 before(async () => {
-  ({ dir, env, cleanup } = await sandboxShell("eks-access-grant-", "CONFIG_MAP"));
+  const t = tempDir("eks-access-grant-");
+  dir = t.path;
+  cleanup = t.cleanup;
+  const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
+  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
+  assert.equal(up.status, 0, up.stderr);
+  env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   for (const ns of ["team-a"]) assert.equal(admin(["create", "namespace", ns]).status, 0);
   assert.equal(admin(["create", "clusterrolebinding", "viewers", "--clusterrole=view", "--group=viewers"]).status, 0);
   const roles = (account: string) => aws("iam", "list-roles", "--path-prefix", "/aws-reserved/sso.amazonaws.com/", ...(account === ACCT ? [] : ["--profile", "member"])).Roles as Array<{ Arn: string; RoleName: string }>;

@@ -19,9 +19,8 @@ import { createServer, type Server } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { HttpsProxyAgent } from "https-proxy-agent";
-import { baseEnv, cliPath, run, runAsync, runCli, type Env, type RunResult } from "../helpers.js";
-import { awsJson, sandboxShell } from "./shell.js";
-import { eventually, kubectlAs, whoamiOf, type Who } from "./principal-kubectl.js";
+import { cliPath, run, runAsync, runCli, type Env, type RunResult } from "../helpers.js";
+import { awsJson, eventually, roleProfile, startSandbox, whoamiAs } from "./shell.js";
 
 const ACCT = "123456789012";
 const MEMBER = "210987654321";
@@ -30,8 +29,8 @@ const TRUST = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "All
 const ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
 let dir: string;
-let cleanup: () => void;
 let env: Env;
+let stopSandbox: (() => void) | undefined;
 let ssoAdmin: string; // AWSReservedSSO_EKSAdmin_… with its /aws-reserved/sso.amazonaws.com/us-west-2/ path
 let ssoName: string;
 
@@ -53,19 +52,13 @@ const refused = (args: string[], message: RegExp): RunResult => refusal(args, cl
 /** the same, run without blocking this process (whose fault-injecting proxy must answer meanwhile) */
 const refusedThroughProxy = async (args: string[], message: RegExp): Promise<RunResult> => refusal(args, await runAsync(cliPath, [...args, "--endpoint-url", proxyUrl], env), message);
 const admin = (args: string[], input?: string) => run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env, ...(input ? { input } : {}) });
-const as = (profile: string, args: string[]) => kubectlAs(dir, env, profile, args);
-const whoami = (profile: string): Who => whoamiOf(as(profile, ["auth", "whoami", "-o", "json"]));
+type Who = ReturnType<typeof whoamiAs>;
+const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
+const whoami = (profile: string): Who => whoamiAs({ dir, env }, profile);
 const mode = (): string => aws("eks", "describe-cluster", "--name", "sandbox", "--query", "cluster.accessConfig.authenticationMode");
 const esc = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 const entries = (): string[] => (aws("eks", "list-access-entries", "--cluster-name", "sandbox").accessEntries as string[]).sort();
 const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json"]).stdout).data;
-
-function profile(name: string, lines: string[]): void {
-  appendFileSync(env["AWS_CONFIG_FILE"]!, `[profile ${name}]\n${lines.join("\n")}\nregion = us-west-2\n`);
-  const r = runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--exec-profile", name, "--alias", name, "--kubeconfig", join(dir, `kc-${name}`)], { env });
-  assert.equal(r.status, 0, r.stderr);
-}
-const roleProfile = (name: string, arn: string, session: string) => profile(name, [`role_arn = ${arn}`, "source_profile = sandbox-admin", `role_session_name = ${session}`]);
 
 function awsAuthManifest(rows: { mapRoles: string[]; mapUsers: string[]; mapAccounts: string[] }): string {
   const block = (key: string, lines: string[]) => (lines.length ? [`  ${key}: |`, ...lines.map((l) => `    ${l}`)] : []);
@@ -133,8 +126,9 @@ async function startFaultProxy(): Promise<void> {
 }
 
 before(async () => {
-  ({ dir, env, cleanup } = await sandboxShell("eks-access-migrate-", "CONFIG_MAP"));
-  ok("kubeconfig", "add", "--name", "sandbox"); // KUBECONFIG, as sandbox-admin: where eks-access reads aws-auth
+  const s = await startSandbox("eks-access-migrate-", "CONFIG_MAP");
+  ({ dir, env } = s);
+  stopSandbox = s.stop;
   for (const r of ["dev", "nodes", "winnodes", "fargate", "temp", "mon"]) aws("iam", "create-role", "--role-name", r, "--assume-role-policy-document", TRUST);
   aws("iam", "create-role", "--role-name", "deep", "--path", "/team/x/", "--assume-role-policy-document", TRUST);
   aws("iam", "create-user", "--user-name", "ursula");
@@ -143,10 +137,12 @@ before(async () => {
   const sso = aws("iam", "list-roles", "--path-prefix", "/aws-reserved/sso.amazonaws.com/").Roles as Array<{ Arn: string; RoleName: string }>;
   ssoAdmin = sso.find((r) => r.RoleName.startsWith("AWSReservedSSO_EKSAdmin_"))!.Arn;
   ssoName = ssoAdmin.slice(ssoAdmin.lastIndexOf("/") + 1);
-  roleProfile("alice", ssoAdmin, "alice@example.com");
-  roleProfile("dev", role("dev"), "dana");
-  roleProfile("deep", role("deep", "/team/x/"), "dee");
-  profile("ursula", []);
+  roleProfile(s, "alice", ssoAdmin, "alice@example.com");
+  roleProfile(s, "dev", role("dev"), "dana");
+  roleProfile(s, "deep", role("deep", "/team/x/"), "dee");
+  // an IAM user's own keys: a profile without a role
+  appendFileSync(env["AWS_CONFIG_FILE"]!, "[profile ursula]\nregion = us-west-2\n");
+  ok("kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--exec-profile", "ursula", "--alias", "ursula", "--kubeconfig", join(dir, "kc-ursula"));
   MAP_ROLES = [
     `- rolearn: ${role("nodes")}`,
     "  username: system:node:{{EC2PrivateDNSName}}",
@@ -188,8 +184,7 @@ before(async () => {
 
 after(async () => {
   await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
-  runCli(["sandbox", "down", "--dir", dir], { env: baseEnv() });
-  cleanup?.();
+  stopSandbox?.();
 });
 
 const before_: Record<string, Who> = {};

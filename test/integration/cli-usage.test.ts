@@ -24,7 +24,7 @@ const cases: Array<[string[], RegExp, string]> = [
   [["whoami", "--profile", "-o", "json"], /^eks-access: error: option '--profile' needs a value;/, "whoami"],
   [["sandbox", "env", "--dir"], /^eks-access: error: option '--dir' needs a value;/, "sandbox env"],
   // access list/check, migrate, auth-mode set
-  [["access"], /choose an access subcommand: list, check/, "access"],
+  [["access"], /choose an access subcommand: list, check, reconcile/, "access"],
   [["access", "list"], /Missing required argument: cluster/, "access list"],
   [["access", "list", "--cluster", "x", "-o", "text"], /Invalid values:.*Argument: output/, "access list"],
   [["access", "check", "--cluster"], /^eks-access: error: option '--cluster' needs a value;/, "access check"],
@@ -34,6 +34,10 @@ const cases: Array<[string[], RegExp, string]> = [
   [["auth-mode"], /choose an auth-mode subcommand: set/, "auth-mode"],
   [["auth-mode", "set", "--cluster", "x"], /Not enough non-option arguments/, "auth-mode set"],
   [["auth-mode", "set", "CONFIG_MAP", "--cluster", "x"], /Invalid values:.*Argument: mode, Given: "CONFIG_MAP"/, "auth-mode set"],
+  [["access", "reconcile"], /Missing required argument: cluster/, "access reconcile"],
+  [["access", "reconcile", "--cluster", "c", "--lookup-role"], /^eks-access: error: option '--lookup-role' needs a value;/, "access reconcile"],
+  [["aws-auth", "restore", "--backup", "f"], /Missing required argument: cluster/, "aws-auth restore"],
+  [["aws-auth", "restore", "--cluster", "c", "--backup"], /^eks-access: error: option '--backup' needs a value;/, "aws-auth restore"],
   // the value of a value option is never a command word
   [["--region", "token", "--cluster-name", "x"], /^eks-access: error: choose a command;/, ""],
 ];
@@ -111,7 +115,7 @@ test("a command's own failure keeps its kind: exit 1 and its own hint, not a usa
 });
 
 test("every option of every command is described in its --help (none is a bare [string])", () => {
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ...ACCESS_READ_COMMANDS];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "down"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ["grant"], ["revoke"], ["aws-auth", "check"], ["aws-auth", "restore"], ["access", "reconcile"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -125,7 +129,7 @@ test("every option of every command is described in its --help (none is a bare [
 
 test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) lists exactly the options each --help shows taking a value", async () => {
   const { VALUE_FLAGS, valueFlagsOf } = await import("../../src/cli/value-flags.js");
-  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ...ACCESS_READ_COMMANDS];
+  const commands = [["token"], ["kubeconfig", "add"], ["whoami"], ["sandbox", "up"], ["sandbox", "env"], ["sandbox", "demo"], ["cache", "clear"], ["serve"], ["serve", "init"], ["grant"], ["revoke"], ["aws-auth", "check"], ["aws-auth", "restore"], ["access", "reconcile"], ...ACCESS_READ_COMMANDS];
   for (const cmd of commands) {
     const help = runCli([...cmd, "--help"], { env: baseEnv() });
     assert.equal(help.status, 0, help.stderr);
@@ -137,7 +141,7 @@ test("VALUE_FLAGS (what main.ts skips to find the command, and the value rule) l
       else if (entries.length > 0) entries[entries.length - 1] += line;
     }
     const takingValues = entries
-      .filter((e) => /\[string\]|\[number\]|\[choices:/.test(e))
+      .filter((e) => /\[string\]|\[number\]|\[array\]|\[choices:/.test(e))
       .flatMap((e) => [...e.trim().split(/\s{2,}/)[0]!.matchAll(/--?([\w-]+)/g)].map((m) => m[1]!));
     assert.ok(entries.length >= 3, `control: options of ${cmd.join(" ")} were found`);
     assert.deepEqual([...valueFlagsOf(cmd)].sort(), takingValues.sort(), `eks-access ${cmd.join(" ")} --help`);

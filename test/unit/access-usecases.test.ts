@@ -130,6 +130,7 @@ function awsAuth(data: Record<string, string>): AwsAuthStore {
     update: refuse,
     restore: refuse,
     backups: refuse,
+    readBackup: refuse,
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isNodeRow, kindFor, parseAwsAuth, parseAwsAuthManifest, removeMappings, removeRows, upsertMapping, type RemoveResult, type UpsertResult } from "../../src/core/mapping/aws-auth.js";
+import { isNodeRow, kindFor, parseAwsAuth, parseAwsAuthManifest, removeMappings, removeRows, renameMapping, upsertMapping, type RemoveResult, type UpsertResult } from "../../src/core/mapping/aws-auth.js";
 
 const ok = <T extends UpsertResult | RemoveResult>(r: T): Extract<T, { ok: true }> => {
   assert.ok(r.ok, r.ok ? "" : r.message);
@@ -294,4 +294,31 @@ data:
   assert.deepEqual(parseAwsAuthManifest(`{"kind":"ConfigMap","metadata":{"name":"aws-auth"},"data":{"mapUsers":"[]"}}`), { data: { mapUsers: "[]" }, lineOffsets: {}, name: "aws-auth", namespace: undefined, resourceVersion: undefined });
   assert.match((parseAwsAuthManifest("kind: Secret\n") as { error: string }).error, /a Secret, not a ConfigMap/);
   assert.match((parseAwsAuthManifest("a: [\n") as { error: string }).error, /^not YAML/);
+});
+
+test("renameMapping points every row of an ARN (case-insensitive, duplicates too, block or flow, JSON) at another, in its own quoting; usernames only when asked", () => {
+  const OLD = "arn:aws:iam::111122223333:role/AWSReservedSSO_View_0123456789abcdef";
+  const NEW = "arn:aws:iam::111122223333:role/AWSReservedSSO_View_fedcba9876543210";
+  const data = {
+    mapRoles: `# first\n- rolearn: "${OLD}"   # old\n  username: AWSReservedSSO_View_0123456789abcdef:{{SessionName}}\n  groups: [v]\n- rolearn: arn:aws:iam::111122223333:role/other\n  username: o\n- {rolearn: '${OLD.toUpperCase().replace("ARN:AWS:IAM", "arn:aws:iam")}', username: kept, groups: []}\n`,
+    mapUsers: `[{"userarn": "arn:aws:iam::111122223333:user/u", "username": "u", "groups": []}]`,
+    mapAccounts: "- '444455556666'\n",
+  };
+  const follow = (u: string | undefined) => (u?.includes("AWSReservedSSO_View_0123456789abcdef") ? u.replace("AWSReservedSSO_View_0123456789abcdef", "AWSReservedSSO_View_fedcba9876543210") : undefined);
+  const r = renameMapping(data, OLD, NEW, follow);
+  assert.ok(r.ok);
+  assert.deepEqual(r.renamed.map((x) => [x.kind, x.index]), [["mapRoles", 0], ["mapRoles", 2]]);
+  assert.equal(
+    r.data["mapRoles"],
+    `# first\n- rolearn: "${NEW}"   # old\n  username: AWSReservedSSO_View_fedcba9876543210:{{SessionName}}\n  groups: [v]\n- rolearn: arn:aws:iam::111122223333:role/other\n  username: o\n- {rolearn: '${NEW}', username: kept, groups: []}\n`,
+  );
+  assert.equal(r.data["mapUsers"], data.mapUsers);
+  assert.equal(r.data["mapAccounts"], data.mapAccounts);
+  const json = renameMapping(data, "arn:aws:iam::111122223333:user/u", "arn:aws:iam::111122223333:user/v");
+  assert.ok(json.ok);
+  assert.equal(json.data["mapUsers"], `[{"userarn": "arn:aws:iam::111122223333:user/v", "username": "u", "groups": []}]`);
+  assert.deepEqual(renameMapping(data, "arn:aws:iam::111122223333:role/none", NEW), { ok: true, data, renamed: [] });
+  const broken = renameMapping({ mapRoles: "- rolearn: x\n username: y\n" }, OLD, NEW);
+  assert.equal(broken.ok, false);
+  assert.equal(!broken.ok && broken.key, "mapRoles");
 });

@@ -7,43 +7,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { KubeAwsAuthStore, KubeStatusError, kubeconfigFiles, type ConfigMapApi, type KubeObject } from "../../src/adapters/kube-aws-auth.js";
+import { KubeAwsAuthStore, KubeStatusError, kubeconfigFiles, type KubeObject } from "../../src/adapters/kube-aws-auth.js";
+import { FakeApi } from "../fake-configmap-api.js";
 import { parseAwsAuthManifest, upsertMapping } from "../../src/core/mapping/aws-auth.js";
 import { awsAuthBackupDir } from "../../src/core/cache-dirs.js";
 import { tempDir } from "../helpers.js";
-
-/** An in-memory apiserver for one ConfigMap, with resourceVersions, and hooks to meddle between calls. */
-class FakeApi implements ConfigMapApi {
-  readonly context = "ctx";
-  readonly server = "https://127.0.0.1:6443";
-  version = 1;
-  calls: string[] = [];
-  /** runs before a write is judged (another writer sneaking in, or a refusal) */
-  beforeWrite: (verb: "create" | "replace") => void = () => {};
-  constructor(public stored: KubeObject | undefined) {}
-  async get(): Promise<KubeObject | undefined> {
-    this.calls.push("get");
-    return this.stored && structuredClone(this.stored);
-  }
-  async create(cm: KubeObject): Promise<KubeObject> {
-    this.calls.push("create");
-    this.beforeWrite("create");
-    if (this.stored) throw new KubeStatusError(409, "AlreadyExists", 'configmaps "aws-auth" already exists');
-    this.stored = { ...cm, metadata: { ...cm.metadata, resourceVersion: String(++this.version) } };
-    return structuredClone(this.stored);
-  }
-  async replace(cm: KubeObject): Promise<KubeObject> {
-    this.calls.push("replace");
-    this.beforeWrite("replace");
-    if (cm.metadata?.resourceVersion !== this.stored?.metadata?.resourceVersion) throw new KubeStatusError(409, "Conflict", "the object has been modified; please apply your changes to the latest version and try again");
-    this.stored = { ...cm, metadata: { ...cm.metadata, resourceVersion: String(++this.version) } };
-    return structuredClone(this.stored);
-  }
-  /** another writer changes the data (a new resourceVersion) */
-  otherWriter(data: Record<string, string>): void {
-    this.stored = { ...this.stored!, data, metadata: { ...this.stored!.metadata, resourceVersion: String(++this.version) } };
-  }
-}
 
 const cm = (data: Record<string, string>): KubeObject => ({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "aws-auth", namespace: "kube-system", resourceVersion: "1", uid: "u-1" }, data });
 const NODE = "- rolearn: arn:aws:iam::1:role/Node\n  username: system:node:{{EC2PrivateDNSName}}\n  groups: [system:bootstrappers, system:nodes]\n";
@@ -114,7 +82,7 @@ test("backup before each write: 0600 file in a 0700 directory, the ConfigMap as 
     assert.equal(statSync(w1.backupPath!).mode & 0o777, 0o600);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     const text = readFileSync(w1.backupPath!, "utf8");
-    assert.match(text, /^# eks-access: kube-system\/aws-auth as it was before a change \(context ctx, resourceVersion 1, 2025-01-02T03:04:05.678Z\)\n/);
+    assert.match(text, /^# eks-access: kube-system\/aws-auth as it was before a change \(context ctx, server https:\/\/[^,]+, resourceVersion 1, 2025-01-02T03:04:05.678Z\)\n/);
     const m = parseAwsAuthManifest(text);
     assert.ok(!("error" in m));
     assert.deepEqual(m.data, before.data);

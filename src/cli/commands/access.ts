@@ -4,6 +4,7 @@ import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import { usageError } from "../../core/errors.js";
 import { classifyPrincipal, permissionSetInput, type PrincipalInput } from "../../core/principal.js";
 import type { ClusterAccess, ClusterUpdates } from "../../ports/access-entry-store.js";
+import type { AwsAuthStore } from "../../ports/access.js";
 import { grant, revoke, type AccessChangeOutput, type AccessDeps, type Backend, type UsernameTemplate } from "../../usecases/access-grant.js";
 
 export interface AccessArgs {
@@ -35,6 +36,7 @@ export interface GrantArgs extends AccessArgs, PrincipalArgs {
   usernameTemplate?: UsernameTemplate | undefined;
   backend?: Backend | undefined;
   dryRun?: boolean | undefined;
+  force?: boolean | undefined;
 }
 
 export interface RevokeArgs extends AccessArgs, PrincipalArgs {
@@ -61,7 +63,19 @@ export function principalInputOf(a: PrincipalArgs): PrincipalInput {
   return a.me ? { kind: "me" } : classifyPrincipal(a.principal!);
 }
 
-/** The real adapters for the access commands (grant, revoke, access list/check, migrate, auth-mode). */
+/**
+ * The cluster's kube-system/aws-auth: --context (which must point at this cluster: never edit
+ * another cluster's aws-auth), else the kubeconfig context whose server is the cluster's endpoint,
+ * else the endpoint itself with the caller's AWS credentials (compose.ts awsAuthStore).
+ */
+export function awsAuthConnector(a: Pick<AccessArgs, "kubeconfig" | "context">, env: NodeJS.ProcessEnv, ctx: AwsContext): (cluster: ClusterAccess) => Promise<AwsAuthStore> {
+  return async (cluster) => {
+    const { awsAuthStore } = await import("../../compose.js");
+    return awsAuthStore({ kubeconfig: a.kubeconfig, context: a.context, env, cluster, ctx });
+  };
+}
+
+/** What every access command needs: the cluster's access-entry API, IAM/SSO, the caller, its aws-auth. */
 export async function accessDeps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise<{ deps: AccessDeps; ctx: AwsContext; updates: ClusterUpdates }> {
   const eksEndpoint = a.endpointUrl !== undefined ? checkedEndpoint(a.endpointUrl, "--endpoint-url", "eks") : endpointOverride("eks", env);
   const ctx = await awsContext({ profile: a.profile, region: a.region, env, debug: a.debug });
@@ -77,10 +91,7 @@ export async function accessDeps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise
       entries,
       directory,
       caller: () => (caller ??= getCallerIdentity({ region: ctx.region, credentials: ctx.credentials, env })),
-      awsAuth: async (cluster: ClusterAccess) => {
-        const { awsAuthStore } = await import("../../compose.js");
-        return awsAuthStore({ kubeconfig: a.kubeconfig, context: a.context, env, cluster, ctx });
-      },
+      awsAuth: awsAuthConnector(a, env, ctx),
     },
   };
 }
@@ -118,6 +129,7 @@ export async function runGrant(a: GrantArgs, env = process.env): Promise<string>
     usernameTemplate: a.usernameTemplate,
     backend: a.backend ?? "auto",
     dryRun: !!a.dryRun,
+    force: !!a.force,
   });
   return a.output === "json" ? `${JSON.stringify(o, null, 2)}\n` : renderChange(o, "grant");
 }

@@ -20,7 +20,6 @@ export type AccessProblemCode =
   | "entry-principal-deleted"
   | "entry-principal-replaced"
   | "entry-principal-recreated"
-  | "entry-not-a-principal"
   | "iam-unreadable"
   | "entry-grants-nothing"
   | "row-principal-missing"
@@ -103,9 +102,8 @@ export function checkAccess(inv: Inventory, opts: Pick<CheckOptions, "region"> =
     }
     const lookup = lookupOf(inv, e.principalArn);
     const now = lookup?.state === "found" ? lookup.principal.arn : undefined;
-    const code = b.code === "principal-deleted" ? "entry-principal-deleted" : b.code === "principal-replaced" ? "entry-principal-replaced" : b.code === "principal-recreated" ? "entry-principal-recreated" : "entry-not-a-principal";
-    const fix =
-      b.code === "principal-recreated" ? commands(inv, remake(e)) : b.code === "principal-replaced" && now ? commands(inv, remake(e, now)) : commands(inv, [{ op: "delete", principalArn: e.principalArn }]);
+    const code = b.code === "missing" ? "entry-principal-deleted" : b.code === "other-principal" ? "entry-principal-replaced" : "entry-principal-recreated";
+    const fix = b.code === "recreated" ? commands(inv, remake(e)) : b.code === "other-principal" && now ? commands(inv, remake(e, now)) : commands(inv, [{ op: "delete", principalArn: e.principalArn }]);
     problems.push({ ...base, code, severity: "error", message: `the access entry of ${e.principalArn} matches no one: ${b.why}`, fix });
   }
   // rows whose look-up failed, and entries that could not be checked, once per failure

@@ -682,8 +682,22 @@ export function upsertMapping(data: Readonly<Record<string, string>> | undefined
  * it) unless comments remain. Refused when a key with a selected row does not parse.
  */
 export function removeRows(data: Readonly<Record<string, string>> | undefined, which: (row: AwsAuthRow) => boolean): RemoveResult {
+  const r = spliceRows(data, which, (l, seq, rows) => (seq.flow ? removeFlowItems(seq, rows.map((x) => x.index)) : removeBlockItems(l, seq, rows.map((x) => x.index))));
+  return r.ok ? { ok: true, data: r.data, removed: r.rows } : r;
+}
+
+/**
+ * Splices the mapRoles/mapUsers keys that hold rows `which` selects (`splices` says how, per key);
+ * every other byte stays. A key left with no rows becomes `[]`. Refused when a key does not parse
+ * (its rows cannot be known).
+ */
+function spliceRows(
+  data: Readonly<Record<string, string>> | undefined,
+  which: (row: AwsAuthRow) => boolean,
+  splices: (l: Loaded, seq: YAMLSeq, rows: AwsAuthRow[], kind: MappingKind) => Splice[],
+): { ok: true; data: Record<string, string>; rows: AwsAuthRow[] } | EditRefused {
   const out: Record<string, string> = { ...(data ?? {}) };
-  const removed: AwsAuthRow[] = [];
+  const hit: AwsAuthRow[] = [];
   for (const kind of ["mapRoles", "mapUsers"] as const) {
     const text = out[kind];
     if (text === undefined || isSkippable(text)) continue;
@@ -692,16 +706,40 @@ export function removeRows(data: Readonly<Record<string, string>> | undefined, w
     if (refused) return refused;
     const seq = l.doc.contents as YAMLSeq | null;
     if (seq === null) continue;
-    const gone = parseAwsAuth({ [kind]: text }).rows.filter(which);
-    if (gone.length === 0) continue;
-    removed.push(...gone);
-    const next = applySplices(text, seq.flow ? removeFlowItems(seq, gone.map((r) => r.index)) : removeBlockItems(l, seq, gone.map((r) => r.index)));
+    const rows = parseAwsAuth({ [kind]: text }).rows.filter(which);
+    if (rows.length === 0) continue;
+    hit.push(...rows);
+    const next = applySplices(text, splices(l, seq, rows, kind));
     out[kind] = isSkippable(next) ? "[]\n" : next;
   }
-  return { ok: true, data: out, removed };
+  return { ok: true, data: out, rows: hit };
 }
 
 /** Removes every mapRoles/mapUsers row for `arn` (compared case-insensitively). */
 export function removeMappings(data: Readonly<Record<string, string>> | undefined, arn: string): RemoveResult {
   return removeRows(data, (r) => r.arn !== undefined && arnKey(r.arn) === arnKey(arn));
+}
+
+export type RenameResult = { ok: true; data: Record<string, string>; renamed: AwsAuthRow[] } | EditRefused;
+
+/**
+ * Points every mapRoles/mapUsers row of `from` (compared case-insensitively) at `to` instead: the
+ * ARN value is rewritten in place, in its own quoting; `username`, when given, maps a row's
+ * username to the one it gets (undefined: kept). Groups, comments, order, other rows and other
+ * keys stay byte-identical. Refused when a key holding such a row does not parse.
+ */
+export function renameMapping(data: Readonly<Record<string, string>> | undefined, from: string, to: string, username?: (current: string | undefined) => string | undefined): RenameResult {
+  const r = spliceRows(
+    data,
+    (row) => row.arn !== undefined && arnKey(row.arn) === arnKey(from),
+    (l, seq, rows, kind) => {
+      const style = styleFrom(l, seq, kind);
+      return rows.flatMap((row) => {
+        const map = seq.items[row.index] as YAMLMap;
+        const name = username?.(row.username);
+        return [...setField(l, seq, map, arnField(kind), to, style), ...(name !== undefined ? setField(l, seq, map, "username", name, style) : [])];
+      });
+    },
+  );
+  return r.ok ? { ok: true, data: r.data, renamed: r.rows } : r;
 }

@@ -8,11 +8,23 @@
 import type { AccessEntryState, AuthenticationMode } from "../access-entry-plan.js";
 import { parsePrincipal } from "../arn.js";
 import type { AccessEntryView } from "../dynamic-file.js";
-import { entryBinding, type EntryBinding, type IamRecord } from "../entry-binding.js";
+import { entryBinding } from "../principal.js";
 import type { AwsAuthRow, ParsedAwsAuth } from "./aws-auth.js";
 import { neverMatches } from "./resolve.js";
 
-export type { IamRecord };
+/** An IAM role or user as IAM has it now (the PrincipalDirectory port's IamPrincipal has this shape). */
+export interface IamRecord {
+  type: "role" | "user";
+  /** path included */
+  arn: string;
+  account: string;
+  name: string;
+  path: string;
+  /** AROA… / AIDA… */
+  uniqueId: string;
+  /** ISO 8601 */
+  createDate: string;
+}
 
 /** What the reports need of the cluster (the AccessEntryStore port's ClusterAccess has this shape). */
 export interface ClusterInfo {
@@ -27,8 +39,12 @@ export interface ClusterInfo {
 /** IAM's answer for one principal: found, no such principal, or the look-up failed. */
 export type PrincipalLookup = { state: "found"; principal: IamRecord } | { state: "missing" } | { state: "unknown"; error: string };
 
-/** An entry's binding, or "unknown" when IAM could not be asked. */
-export type EntryStatus = EntryBinding | { bound: false; code: "unknown"; why: string };
+/**
+ * Whether an entry matches its principal (core/principal.ts entryBinding: EKS binds an entry to
+ * the unique id its principal had when the entry was made), with the unique id it matches; or why
+ * it matches no one; or "unknown" when IAM could not be asked.
+ */
+export type EntryStatus = { bound: true; principalId: string } | { bound: false; code: "missing" | "other-principal" | "recreated" | "unknown"; why: string };
 
 export interface EntryRecord {
   entry: AccessEntryState;
@@ -83,7 +99,10 @@ export function principalsToLookUp(rows: readonly AwsAuthRow[], entries: readonl
 /** An entry's binding from IAM's answer (see core/entry-binding.ts). */
 export function statusOf(entry: AccessEntryState, lookup: PrincipalLookup | undefined): EntryStatus {
   if (lookup?.state === "unknown") return { bound: false, code: "unknown", why: `IAM could not be read: ${lookup.error}` };
-  return entryBinding(entry, lookup?.state === "found" ? lookup.principal : undefined);
+  const now = lookup?.state === "found" ? lookup.principal : undefined;
+  // an entry without createdAt (none from EKS) cannot be older than its principal
+  const b = entryBinding({ principalArn: entry.principalArn, createdAt: entry.createdAt ?? "" }, now);
+  return b.bound ? { bound: true, principalId: now!.uniqueId } : { bound: false, code: b.why, why: b.message };
 }
 
 /** The entries that match their principal, as the authenticator's dynamic file has them, each with its record. */

@@ -31,9 +31,8 @@ import { ACCESS_POLICY_ARN_PREFIX } from "../access-policies.js";
 import { policyName, scopeText, type AccessEntryStep, type AccessScope, type AssociatedPolicy } from "../access-entry-plan.js";
 import { parseArn } from "../arn.js";
 import { nodeGroups, type AccessEntryView } from "../dynamic-file.js";
-import type { IamRecord } from "../entry-binding.js";
 import { isNodeRow, type AwsAuthRow } from "./aws-auth.js";
-import { liveEntries, lookupOf, type EntryRecord, type Inventory } from "./inventory.js";
+import { liveEntries, lookupOf, type EntryRecord, type IamRecord, type Inventory } from "./inventory.js";
 import { backendsForMode, effectiveMappings, resolveWithBackends, type CallerIdentity, type EffectiveMapping, type MappingSources, type Resolution } from "./resolve.js";
 import { accessEntryGroupProblem, accessEntryUsernameProblem } from "./templates.js";
 
