@@ -155,6 +155,13 @@ test("planMigration: last duplicate wins, rows without effect are skipped, paths
   assert.deepEqual(plan.counts, { create: 4, complete: 0, recreate: 0, done: 0, "keep-entry": 0, skip: 4, cannot: 3 });
 });
 
+test("planMigration: a service-linked role has no access entry (EKS refuses them)", () => {
+  const slr = role("AWSServiceRoleForAmazonEKSNodegroup", "/aws-service-role/eks-nodegroup.amazonaws.com/");
+  const plan = planMigration(inventory({ mapRoles: `- rolearn: arn:aws:iam::${ACCT}:role/AWSServiceRoleForAmazonEKSNodegroup\n  username: x\n  groups: [g]\n`, iam: [slr] }));
+  assert.deepEqual(plan.items.map((i) => [i.action, i.steps.length]), [["cannot", 0]]);
+  assert.match(plan.items[0]!.reason, /is a service-linked role: EKS makes no access entry for one/);
+});
+
 test("planMigration is idempotent and resumable: done, half-done (policy missing), different (kept), dead (re-created)", () => {
   const rows = `- rolearn: arn:aws:iam::${ACCT}:role/admin
   username: admin:{{SessionName}}

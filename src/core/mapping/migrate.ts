@@ -21,7 +21,8 @@
  *    system:masters becomes AmazonEKSClusterAdminPolicy, cluster-wide; system:authenticated is
  *    dropped (every authenticated caller has it); any other system: group, a group template or an
  *    unsupported username cannot be carried over: it is reported, never silently changed.
- *  - mapAccounts (every identity of an account) has no access-entry form.
+ *  - mapAccounts (every identity of an account) has no access-entry form, nor a service-linked role
+ *    (path /aws-service-role/).
  *  - An entry that already exists is compared, not overwritten: one giving what the row gives is
  *    done (a missing policy is associated: a run stopped halfway resumes); one giving something
  *    else is left alone (it already wins over aws-auth in API_AND_CONFIG_MAP); one whose principal
@@ -198,6 +199,8 @@ function planRow(inv: Inventory, row: AwsAuthRow, eff: EffectiveMapping | undefi
   // a user's ARN is compared with its path: a row naming another path never matched this user
   if (p.type === "user" && p.arn.toLowerCase() !== (row.arn ?? "").toLowerCase()) return item(row, "skip", `no effect in aws-auth: IAM has this user as ${p.arn}, and aws-auth compares a user's ARN with its path`);
   const principalArn = p.arn;
+  // EKS user guide, "Create access entries": access entries do not support service-linked roles
+  if (p.type === "role" && p.path.startsWith("/aws-service-role/")) return item(row, "cannot", `${principalArn} is a service-linked role: EKS makes no access entry for one`, { principalArn });
   const t = entryEquivalent(row, p, inv.cluster.account);
   if (!t.ok) return item(row, "cannot", t.reason, { principalArn });
   const want = t.want;
