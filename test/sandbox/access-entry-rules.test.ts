@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { CreateAccessEntryCommand, CreateClusterCommand, EKSClient } from "@aws-sdk/client-eks";
-import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, IAMClient } from "@aws-sdk/client-iam";
+import { CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, DeleteRoleCommand, IAMClient } from "@aws-sdk/client-iam";
 import { startEksFront, type EksFront } from "../../src/sandbox/emulator/eks-front.js";
 import { startMoto, type MotoServer } from "../../src/sandbox/emulator/moto.js";
 import { baseEnv, runAsync, tempDir, type Env, type RunResult } from "../helpers.js";
@@ -26,6 +26,7 @@ const NODE = `arn:aws:iam::${ACCT}:role/node`; // EC2_LINUX entry on "rules"
 const SPARE = `arn:aws:iam::${ACCT}:role/spare`; // a role without an entry
 const ALICE = `arn:aws:iam::${ACCT}:user/alice`; // a user without an entry
 const GHOST = `arn:aws:iam::${ACCT}:role/ghost`; // not in IAM
+const GONE = `arn:aws:iam::${ACCT}:role/gone`; // made, then deleted: moto's state dump still lists it, IAM does not
 const SSO_NAME = "AWSReservedSSO_Admin_0123456789abcdef";
 const NODE_TYPES = ["EC2_LINUX", "EC2_WINDOWS", "FARGATE_LINUX", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX"];
 const CONFIG_MAP_MSG = "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.";
@@ -73,6 +74,7 @@ const ROWS: Row[] = [
   ["{{SessionNameRaw}} without a colon before it", ["create-access-entry", ...C, "--principal-arn", SPARE, "--username", "dev-{{SessionNameRaw}}"], IPE, "CreateAccessEntry", "The username dev-{{SessionNameRaw}} is not valid: a colon must come before {{SessionNameRaw}} (e.g. dev:{{SessionNameRaw}})."],
   ["system: group", ["create-access-entry", ...C, "--principal-arn", SPARE, "--kubernetes-groups", "devs", "system:masters"], IPE, "CreateAccessEntry", "The kubernetes group name system:masters is invalid, it cannot start with system:"],
   ["principal not in IAM", ["create-access-entry", ...C, "--principal-arn", GHOST], IPE, "CreateAccessEntry", "The specified principalArn is invalid: invalid principal."],
+  ["principal deleted from IAM", ["create-access-entry", ...C, "--principal-arn", GONE], IPE, "CreateAccessEntry", "The specified principalArn is invalid: invalid principal."],
   ["SSO role named without its path", ["create-access-entry", ...C, "--principal-arn", `arn:aws:iam::${ACCT}:role/${SSO_NAME}`], IPE, "CreateAccessEntry", "The specified principalArn is invalid: invalid principal."],
   // DescribeAccessEntry
   ["unknown entry", ["describe-access-entry", ...C, "--principal-arn", GHOST], RNF, "DescribeAccessEntry", NOT_FOUND_MSG],
@@ -170,6 +172,8 @@ before(async () => {
   const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }] });
   const role = (RoleName: string, Path = "/") => iam.send(new CreateRoleCommand({ RoleName, Path, AssumeRolePolicyDocument: trust }));
   await Promise.all([role("dev", "/team/"), role("node"), role("spare"), role(SSO_NAME, "/aws-reserved/sso.amazonaws.com/us-west-2/"), iam.send(new CreateUserCommand({ UserName: "alice" })), iam.send(new CreateUserCommand({ UserName: "creator" }))]);
+  await role("gone");
+  await iam.send(new DeleteRoleCommand({ RoleName: "gone" }));
   const key = (await iam.send(new CreateAccessKeyCommand({ UserName: "creator" }))).AccessKey!;
   creds = { accessKeyId: key.AccessKeyId! };
   env = baseEnv({ HOME: dir.path, AWS_ACCESS_KEY_ID: key.AccessKeyId, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey, AWS_DEFAULT_REGION: REGION, AWS_ENDPOINT_URL: front.url });

@@ -25,7 +25,7 @@ import { request as httpRequest, Agent, createServer, type IncomingMessage, type
 import { listenOnLoopback } from "./net.js";
 import { AccessEntries, EksApiError, emptyAccessState, type AccessState } from "./access-entries.js";
 import { accessApiRoute, errorAnswer, parseBody, serveAccessApi, type ApiAnswer } from "./eks-access-api.js";
-import { motoState } from "./moto.js";
+import { motoIamPrincipal, motoState } from "./moto.js";
 import { isProvisionedAccountsCall, serveProvisionedAccounts } from "./sso-admin.js";
 
 export interface EksFrontCluster {
@@ -190,17 +190,17 @@ class AccessEmulation {
     this.state = file ? loadAccessState(file) : emptyAccessState();
   }
 
-  /** A store over the state; IAM look-ups come from one snapshot of moto's state when `iam` is set. */
-  async store(iam: boolean): Promise<AccessEntries> {
-    const snapshot = iam ? await motoState(this.motoUrl) : undefined;
+  /** A store over the state that knows IAM's current view (moto's IAM API) of the principals a request names. */
+  async store(principals: readonly string[] = []): Promise<AccessEntries> {
+    const known = new Map<string, { arn: string; id: string }>();
+    for (const arn of new Set(principals)) {
+      const p = await motoIamPrincipal(this.motoUrl, arn);
+      if (p) known.set(arn, p);
+    }
     return new AccessEntries(this.state, {
       now: () => new Date(),
       newId: () => randomUUID(),
-      iamPrincipal: (arn) => {
-        // moto's state dump still lists a deleted principal before its re-created namesake: the newest wins
-        const p = [...(snapshot?.roles ?? [])].reverse().find((r) => r.arn === arn) ?? [...(snapshot?.users ?? [])].reverse().find((u) => u.arn === arn);
-        return p ? { arn: p.arn, id: p.id } : undefined;
-      },
+      iamPrincipal: (arn) => known.get(arn),
     });
   }
 
@@ -294,7 +294,7 @@ async function registerCreatedCluster(body: string, access: AccessEmulation, cre
   }
   const cluster = isObject(doc) && isObject(doc["cluster"]) ? doc["cluster"] : undefined;
   if (typeof cluster?.["name"] !== "string" || typeof cluster["arn"] !== "string") return;
-  const store = await access.store(true);
+  const store = await access.store(create.creator ? [create.creator] : []);
   store.registerCluster(cluster["name"], cluster["arn"], create.accessConfig, create.creator);
   access.changed();
 }
@@ -369,7 +369,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: FrontConte
   if (route!.op === "DescribeUpdate" && !ctx.access.state.clusters[route!.cluster]?.updates.some((u) => u.id === (route as { updateId: string }).updateId)) {
     return forward(req, res, ctx, body);
   }
-  const store = await ctx.access.store(route!.op === "CreateAccessEntry" || route!.op === "UpdateClusterConfig");
+  // IAM is asked about the principals a call may bind: the new entry's, or the creator's (its admin entry appears when the API is enabled)
+  const doc = safeJson(text);
+  const principals =
+    route!.op === "CreateAccessEntry" && typeof doc?.["principalArn"] === "string"
+      ? [doc["principalArn"]]
+      : route!.op === "UpdateClusterConfig"
+        ? [ctx.access.state.clusters[route!.cluster]?.creatorArn ?? ""].filter(Boolean)
+        : [];
+  const store = await ctx.access.store(principals);
   const answer = serveAccessApi(store, route!, url.searchParams, text);
   if (answer.changed && answer.status === 200) ctx.access.changed();
   sendAnswer(res, answer);

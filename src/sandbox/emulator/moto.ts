@@ -205,6 +205,36 @@ export async function motoState(url: string): Promise<MotoState> {
   return parseMotoState(await res.json());
 }
 
+/**
+ * IAM's current view of the role or user an ARN names, asked of moto's IAM API as that ARN's
+ * account (GetRole / GetUser): the ARN as IAM has it and the unique id, or undefined when IAM has no
+ * such principal or has it under another ARN (another path). Unlike the state dump, which keeps
+ * every principal ever made, this sees deletions.
+ */
+export async function motoIamPrincipal(url: string, arn: string): Promise<{ arn: string; id: string } | undefined> {
+  const m = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:[^]*\/)?([^/]+)$/.exec(arn);
+  if (!m) return undefined;
+  const [, account, kind, name] = m as unknown as [string, string, "role" | "user", string];
+  const action = kind === "role" ? "GetRole" : "GetUser";
+  const res = await fetch(`${url}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-moto-account-id": account,
+      // moto routes an unsigned request by the credential scope's service; the key is not checked
+      authorization: "AWS4-HMAC-SHA256 Credential=AKIAEKSFRONTLOOKUP00/20240101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+    },
+    body: new URLSearchParams({ Action: action, [kind === "role" ? "RoleName" : "UserName"]: name, Version: "2010-05-08" }).toString(),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  if (res.status === 404 || /<Code>NoSuchEntity<\/Code>/.test(text)) return undefined;
+  if (!res.ok) throw new Error(`moto IAM ${action} answered HTTP ${res.status}`);
+  const found = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
+  const id = /<(?:RoleId|UserId)>([^<]+)<\/(?:RoleId|UserId)>/.exec(text)?.[1];
+  return found === arn && id ? { arn: found, id } : undefined;
+}
+
 const BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /**
