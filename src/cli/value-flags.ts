@@ -24,7 +24,8 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   "aws-auth check": ["file", "cluster", "region", "output", "o"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
-  "sandbox up": ["dir", "auth-mode"],
+  "sandbox up": ["dir", "auth-mode", "authenticator"],
+  "sandbox demo": ["dir", "authenticator"],
 };
 
 /** A command's value options (`sandbox up` has those of `sandbox`). */

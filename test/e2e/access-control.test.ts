@@ -13,6 +13,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp } from "./sandbox-up.js";
 import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
@@ -67,8 +68,7 @@ before(async () => {
   dir = t.path;
   cleanup = t.cleanup;
   const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
-  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
+  sandboxUp(dir, userEnv, ["--auth-mode", "CONFIG_MAP"]);
   env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   assert.equal(runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--kubeconfig", join(dir, "kc-sandbox-admin")], { env }).status, 0);
   for (const ns of ["team-a", "team-b"]) setup(["create", "namespace", ns]);

@@ -12,6 +12,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp } from "./sandbox-up.js";
 import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
@@ -65,8 +66,7 @@ before(async () => {
   dir = t.path;
   cleanup = t.cleanup;
   const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
-  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
+  sandboxUp(dir, userEnv, ["--auth-mode", "CONFIG_MAP"]);
   env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   for (const ns of ["team-a"]) assert.equal(admin(["create", "namespace", ns]).status, 0);
   assert.equal(admin(["create", "clusterrolebinding", "viewers", "--clusterrole=view", "--group=viewers"]).status, 0);

@@ -21,6 +21,7 @@ import { processIdentity } from "../../src/sandbox/state.js";
 import { postTokenReview } from "../../src/sandbox/cluster/authenticator.js";
 import { startCorporateProxy, startInternet, type CorporateProxy, type Internet } from "../sandbox/loopback-internet.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp, TEST_AUTHENTICATOR } from "./sandbox-up.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -58,9 +59,8 @@ before(async () => {
   );
   dir = sandboxDir;
 
-  up = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
-  assert.match(up.stdout, /^sandbox up in [\d.]+s: cluster sandbox \(https:\/\/127\.0\.0\.1:\d+\), account 123456789012, region us-west-2\n/);
+  up = sandboxUp(dir, userEnv);
+  assert.match(up.stdout, new RegExp(`^sandbox up in [\\d.]+s: cluster sandbox \\(https://127\\.0\\.0\\.1:\\d+\\), account 123456789012, region us-west-2, authenticator ${TEST_AUTHENTICATOR}\\n`));
   daemonPid = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid;
   const printed = runCli(["sandbox", "env", "--dir", dir], { env: userEnv });
   assert.equal(printed.status, 0, printed.stderr);
@@ -124,7 +124,7 @@ function processTree(root: number): number[] {
   return tree;
 }
 
-test("every port the sandbox listens on is on 127.0.0.1 (moto, STS, EKS front, gateway, proxy, etcd, kube-apiserver, aws-iam-authenticator)", () => {
+test(`every port the sandbox listens on is on 127.0.0.1 (moto, STS, EKS front, gateway, proxy, etcd, kube-apiserver, ${TEST_AUTHENTICATOR})`, () => {
   const listening = listeningSockets();
   const mine: Array<{ pid: number; command: string; address: string; port: number; family: string }> = [];
   for (const pid of processTree(daemonPid)) {
@@ -162,6 +162,7 @@ test("sandbox env: points every client at the sandbox and prints no secret", () 
   assert.equal(statSync(env["AWS_SHARED_CREDENTIALS_FILE"]!).mode & 0o777, 0o600);
   for (const k of ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "HTTPS_PROXY", "AWS_CA_BUNDLE", "KUBECONFIG", "AWS_REGION"]) assert.ok(env[k], k);
   assert.match(printed, /^unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY/m);
+  assert.match(printed, new RegExp(`^# eks-access sandbox: cluster sandbox, account 123456789012, authenticator ${TEST_AUTHENTICATOR} `));
   // the installed AWS CLI and eks-access both reach the emulated account through the proxy
   assert.match(aws("sts", "get-caller-identity", "--query", "Arn", "--output", "text"), /^arn:aws:iam::123456789012:user\/sandbox-admin\n$/);
   const who = JSON.parse(runCli(["whoami", "-o", "json"], { env }).stdout);
