@@ -1,9 +1,10 @@
 /**
  * EKS access control on the sandbox, in each authentication mode, one sandbox walked the one way
  * EKS allows (CONFIG_MAP → API_AND_CONFIG_MAP → API): the AWS CLI is the client of the access
- * APIs, kubectl (through `eks-access token`) acts as each mapped principal, the unmodified
- * aws-iam-authenticator authenticates (aws-auth, and access entries through its DynamicFile
- * backend, matched by IAM unique id) and `eks-access serve` enforces the access policies beside RBAC.
+ * APIs, kubectl (through `eks-access token`) acts as each mapped principal, the sandbox's
+ * authenticator — eks-access serve or the unmodified aws-iam-authenticator (EKS_ACCESS_TEST_AUTHENTICATOR,
+ * sandbox-up.ts), from the same config file — authenticates (aws-auth, and access entries through its
+ * DynamicFile backend, matched by IAM unique id) and `eks-access serve` enforces the access policies beside RBAC.
  * Changes reach the authenticator through file reloads, so checks after a change wait (bounded)
  * for the new answer; no check depends on how fast it comes.
  */

@@ -2,7 +2,8 @@
  * grant / revoke end to end on one sandbox walked CONFIG_MAP → API_AND_CONFIG_MAP → API: the seeds'
  * identities (000: an SSO role session with its /aws-reserved/ path; 002/003: a permission set by
  * name across two accounts; an IAM user) granted with eks-access, each checked with
- * `kubectl auth whoami` as that principal (through the unmodified aws-iam-authenticator), revoked
+ * `kubectl auth whoami` as that principal (through the sandbox's authenticator: eks-access serve or
+ * the unmodified aws-iam-authenticator, EKS_ACCESS_TEST_AUTHENTICATOR), revoked
  * to Unauthorized; the AWS CLI as a second client of the same state. Changes reach the
  * authenticator by file/watch reloads, so checks after a change poll (bounded).
  */

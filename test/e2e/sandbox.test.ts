@@ -1,7 +1,8 @@
 /**
  * The README's main job end to end: `sandbox up`, `sandbox env`, the seed 001 demo, the SSO role
  * case of seeds 000/002 (with the classic path mistake), and `sandbox down` leaving nothing behind.
- * Real parts only: moto_server, kube-apiserver + etcd, aws-iam-authenticator, kubectl, the AWS CLI.
+ * Real parts only: moto_server, kube-apiserver + etcd, the authenticator (eks-access serve, or the
+ * real aws-iam-authenticator: EKS_ACCESS_TEST_AUTHENTICATOR, see sandbox-up.ts), kubectl, the AWS CLI.
  *
  * The user here sits behind a corporate proxy (HTTPS_PROXY, NO_PROXY, a KUBECONFIG of their own)
  * and the sandbox directory holds a stale state file naming a live unrelated process: `sandbox up`
