@@ -179,6 +179,7 @@ export async function writeAuthenticatorInputs(
   port: number,
   stateDir: string,
 ): Promise<{ configFile: string; kubeconfigFile: string; args: string[] }> {
+  await mkdir(opts.dir, { recursive: true });
   const kubeconfigFile = join(opts.dir, "webhook.kubeconfig");
   const configFile = join(opts.dir, "authenticator.yaml");
   await writeFile(configFile, authenticatorConfig(opts, port, stateDir, kubeconfigFile));
