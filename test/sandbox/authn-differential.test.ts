@@ -70,7 +70,7 @@ before(async () => {
   const t = tempDir("eks-access-differential-");
   cleanup = t.cleanup;
   // this test sends a few hundred STS calls in seconds: serve's own STS limits (the fault test's subject) raised out of the way
-  rig = await startAuthnRig({ dir: t.path, apiservers: true, serveArgs: ["--sts-limit-per-principal", "10000,10000", "--sts-limit-global", "10000,10000"] });
+  rig = await startAuthnRig({ dir: t.path, apiservers: "both", serveArgs: ["--sts-limit-per-principal", "10000,10000", "--sts-limit-global", "10000,10000"] });
   // both have loaded aws-auth (the watch) once each maps bob
   for (const webhook of [rig.peer.webhook, rig.serve.webhook]) {
     const loaded = await poll(async () => (await postTokenReview(webhook, await validToken(rig.ids["bob"]!))).status.user?.username, (u) => u === "bob", 150, 200);

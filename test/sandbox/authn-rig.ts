@@ -12,7 +12,8 @@
  * fixed here, named by what they exercise: templates, duplicates, mapAccounts, paths, case, unique
  * ids. Start under the e2e lock: the peer binds :21363.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { IAMClient, CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, type IAMClientConfig } from "@aws-sdk/client-iam";
@@ -108,10 +109,13 @@ export interface Rig {
   proxy: ConnectProxy;
   /** holds kube-system/aws-auth; with `apiservers`, serve is its token webhook */
   kube: KubeEnv;
-  /** with `apiservers`: a second kube-apiserver whose token webhook is the peer */
+  /** with `apiservers: "both"`: a second kube-apiserver whose token webhook is the peer */
   peerKube?: KubeEnv | undefined;
   peer: AwsIamAuthenticator;
+  /** the running serve (restartServe replaces it) */
   serve: EksAccessServe;
+  /** SIGTERM to serve (in-flight reviews finish), then the same command line again on the same port */
+  restartServe(): Promise<EksAccessServe>;
   ids: Record<string, Identity>;
   /** the dynamic file both read (DynamicFile, user-id strict) and the backend-mode file both watch */
   dynamicFile: string;
@@ -120,6 +124,8 @@ export interface Rig {
   applyAwsAuth(data: Record<string, string>): Promise<void>;
   /** the environment both authenticators reach STS with */
   stsRoute: Record<string, string>;
+  /** with `holdableLink`: serve reaches the apiserver (its aws-auth watch) through this; while held, new connections wait */
+  link?: { hold(): void; release(): void } | undefined;
   stop(): Promise<void>;
 }
 
@@ -127,9 +133,50 @@ export interface RigOptions {
   dir: string;
   /** `serve` flags after the peer's */
   serveArgs?: string[];
-  /** a kube-apiserver per authenticator, each with it as its token webhook */
-  apiservers?: boolean;
+  /** serve as the token webhook of `kube` ("serve"), and the peer of a second kube-apiserver too ("both") */
+  apiservers?: "serve" | "both";
+  /** serve's aws-auth watch goes through a TCP link the test can hold (to keep a restarted serve from loading aws-auth) */
+  holdableLink?: boolean;
   log?: (line: string) => void;
+}
+
+/** A TCP forwarder to 127.0.0.1:`port` whose new connections wait while it is held. */
+async function holdableLink(port: number): Promise<{ port: number; hold(): void; release(): void; stop(): Promise<void> }> {
+  let held = false;
+  let waiting: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    sockets.add(client);
+    client.once("close", () => sockets.delete(client));
+    client.pause();
+    const go = (): void => {
+      const up = connect(port, "127.0.0.1");
+      sockets.add(up);
+      up.once("close", () => sockets.delete(up));
+      up.on("error", () => client.destroy());
+      client.on("error", () => up.destroy());
+      client.pipe(up).pipe(client);
+      client.resume();
+    };
+    if (held) waiting.push(go);
+    else go();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      const w = waiting;
+      waiting = [];
+      for (const go of w) go();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      }),
+  };
 }
 
 /** Sends every request of an SDK client as the given moto account. */
@@ -203,7 +250,7 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
     });
     stops.push(() => kube.stop());
     let peerKube: KubeEnv | undefined;
-    if (o.apiservers) {
+    if (o.apiservers === "both") {
       peerKube = await startKube({ dir: join(dir, "peer-kube"), peers, webhook: { url: `https://127.0.0.1:${peerPort}/authenticate`, caFile: ca.certPath, version: "v1beta1", cacheTtl: "0s" }, aggregateClusterRoles: false });
       stops.push(() => peerKube!.stop());
     }
@@ -215,6 +262,14 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
     };
     await applyAwsAuth(AWS_AUTH);
 
+    let link: Awaited<ReturnType<typeof holdableLink>> | undefined;
+    let serveKubeconfig = kube.adminKubeconfig;
+    if (o.holdableLink) {
+      link = await holdableLink(Number(new URL(kube.server).port));
+      stops.push(() => link!.stop());
+      serveKubeconfig = join(dir, "serve-admin.kubeconfig");
+      writeFileSync(serveKubeconfig, readFileSync(kube.adminKubeconfig, "utf8").replaceAll(kube.server, `https://127.0.0.1:${link.port}`));
+    }
     const dynamicFile = join(dir, "access-entries.json");
     writeFileSync(
       dynamicFile,
@@ -244,9 +299,18 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
     });
     const peer = await startAwsIamAuthenticator({ ...inputs("peer"), binary: peers.awsIamAuthenticator, port: peerPort });
     stops.push(() => peer.stop());
-    const serve = await startEksAccessServe({ ...inputs("serve"), tls, cli: cliPath, port: servePort, extraArgs: o.serveArgs ?? [] });
-    stops.push(() => serve.stop());
-    return { dir, ca, moto, sts, gate, proxy, kube, peerKube, peer, serve, ids, dynamicFile, backendModeFile, applyAwsAuth, stsRoute, stop };
+    const serveOptions = { ...inputs("serve"), kubeconfig: serveKubeconfig, tls, cli: cliPath, port: servePort, extraArgs: o.serveArgs ?? [] };
+    const rig: Rig = {
+      dir, ca, moto, sts, gate, proxy, kube, peerKube, peer, ids, dynamicFile, backendModeFile, applyAwsAuth, stsRoute, stop, link,
+      serve: await startEksAccessServe(serveOptions),
+      restartServe: async () => {
+        await rig.serve.stop();
+        rig.serve = await startEksAccessServe(serveOptions);
+        return rig.serve;
+      },
+    };
+    stops.push(() => rig.serve.stop());
+    return rig;
   } catch (err) {
     await stop();
     throw err;
