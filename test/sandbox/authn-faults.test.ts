@@ -221,3 +221,20 @@ describe("a restart of serve under load", () => {
     assert.ok(rightIn.every((n) => n >= 60), `right answers in each phase: ${rightIn.join(", ")}`);
   });
 });
+
+describe("for comparison: aws-iam-authenticator v0.6.13 restarted", () => {
+  it("with aws-auth held back it answers an identity mapped there 403 at once (a refusal the apiserver does not retry); mapped again once it lists aws-auth", async () => {
+    const bob = rig.ids["bob"]!;
+    rig.link!.hold();
+    let early: TokenReviewResult;
+    try {
+      await rig.restartPeer(); // ready: its /healthz answers
+      early = await postTokenReview(rig.peer.webhook, await token(bob));
+    } finally {
+      rig.link!.release();
+    }
+    assert.equal(who(early), "403", "v0.6.13 answers from the backends it has");
+    const later = await poll(async () => who(await postTokenReview(rig.peer.webhook, await token(bob))), (w) => w === "200 bob", 150, 200);
+    assert.ok(later.held, `the peer maps bob once aws-auth is listed (last: ${later.held ? "" : later.last})`);
+  });
+});

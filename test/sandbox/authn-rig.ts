@@ -111,9 +111,11 @@ export interface Rig {
   kube: KubeEnv;
   /** with `apiservers: "both"`: a second kube-apiserver whose token webhook is the peer */
   peerKube?: KubeEnv | undefined;
-  peer: AwsIamAuthenticator;
+  readonly peer: AwsIamAuthenticator;
+  /** SIGKILL to the peer (v0.6.13 ignores SIGTERM), then the same command line again on the same port; resolves once its /healthz answers */
+  restartPeer(): Promise<AwsIamAuthenticator>;
   /** the running serve (restartServe replaces it) */
-  serve: EksAccessServe;
+  readonly serve: EksAccessServe;
   /** SIGTERM to serve (in-flight reviews finish), then the same command line again on the same port */
   restartServe(): Promise<EksAccessServe>;
   ids: Record<string, Identity>;
@@ -124,7 +126,7 @@ export interface Rig {
   applyAwsAuth(data: Record<string, string>): Promise<void>;
   /** the environment both authenticators reach STS with */
   stsRoute: Record<string, string>;
-  /** with `holdableLink`: serve reaches the apiserver (its aws-auth watch) through this; while held, new connections wait */
+  /** with `holdableLink`: both reach the apiserver (their aws-auth watch) through this; while held, new connections wait */
   link?: { hold(): void; release(): void } | undefined;
   stop(): Promise<void>;
 }
@@ -135,7 +137,7 @@ export interface RigOptions {
   serveArgs?: string[];
   /** serve as the token webhook of `kube` ("serve"), and the peer of a second kube-apiserver too ("both") */
   apiservers?: "serve" | "both";
-  /** serve's aws-auth watch goes through a TCP link the test can hold (to keep a restarted serve from loading aws-auth) */
+  /** both aws-auth watches go through a TCP link the test can hold (to keep a restarted authenticator from loading aws-auth) */
   holdableLink?: boolean;
   log?: (line: string) => void;
 }
@@ -263,12 +265,12 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
     await applyAwsAuth(AWS_AUTH);
 
     let link: Awaited<ReturnType<typeof holdableLink>> | undefined;
-    let serveKubeconfig = kube.adminKubeconfig;
+    let linkKubeconfig = kube.adminKubeconfig;
     if (o.holdableLink) {
       link = await holdableLink(Number(new URL(kube.server).port));
       stops.push(() => link!.stop());
-      serveKubeconfig = join(dir, "serve-admin.kubeconfig");
-      writeFileSync(serveKubeconfig, readFileSync(kube.adminKubeconfig, "utf8").replaceAll(kube.server, `https://127.0.0.1:${link.port}`));
+      linkKubeconfig = join(dir, "linked-admin.kubeconfig");
+      writeFileSync(linkKubeconfig, readFileSync(kube.adminKubeconfig, "utf8").replaceAll(kube.server, `https://127.0.0.1:${link.port}`));
     }
     const dynamicFile = join(dir, "access-entries.json");
     writeFileSync(
@@ -292,24 +294,36 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
       backendModes: ["MountedFile", "DynamicFile", "EKSConfigMap"],
       dynamicFile: { path: dynamicFile, userIdStrict: true },
       backendModeFile,
-      kubeconfig: kube.adminKubeconfig,
+      kubeconfig: linkKubeconfig,
       ...CONFIG_MAPPINGS,
       env: stsRoute,
       ...(o.log ? { log: o.log } : {}),
     });
-    const peer = await startAwsIamAuthenticator({ ...inputs("peer"), binary: peers.awsIamAuthenticator, port: peerPort });
-    stops.push(() => peer.stop());
-    const serveOptions = { ...inputs("serve"), kubeconfig: serveKubeconfig, tls, cli: cliPath, port: servePort, extraArgs: o.serveArgs ?? [] };
+    const peerOptions = { ...inputs("peer"), binary: peers.awsIamAuthenticator, port: peerPort };
+    const serveOptions = { ...inputs("serve"), tls, cli: cliPath, port: servePort, extraArgs: o.serveArgs ?? [] };
+    const running = { peer: await startAwsIamAuthenticator(peerOptions) } as { peer: AwsIamAuthenticator; serve: EksAccessServe };
+    stops.push(() => running.peer.stop());
+    running.serve = await startEksAccessServe(serveOptions);
+    stops.push(() => running.serve.stop());
     const rig: Rig = {
-      dir, ca, moto, sts, gate, proxy, kube, peerKube, peer, ids, dynamicFile, backendModeFile, applyAwsAuth, stsRoute, stop, link,
-      serve: await startEksAccessServe(serveOptions),
+      dir, ca, moto, sts, gate, proxy, kube, peerKube, ids, dynamicFile, backendModeFile, applyAwsAuth, stsRoute, stop, link,
+      get peer() {
+        return running.peer;
+      },
+      get serve() {
+        return running.serve;
+      },
+      restartPeer: async () => {
+        await running.peer.stop();
+        running.peer = await startAwsIamAuthenticator(peerOptions);
+        return running.peer;
+      },
       restartServe: async () => {
-        await rig.serve.stop();
-        rig.serve = await startEksAccessServe(serveOptions);
-        return rig.serve;
+        await running.serve.stop();
+        running.serve = await startEksAccessServe(serveOptions);
+        return running.serve;
       },
     };
-    stops.push(() => rig.serve.stop());
     return rig;
   } catch (err) {
     await stop();
