@@ -87,6 +87,17 @@ test("sandbox up over a stale state file whose PID was reused: starts a new sand
   assert.ok(state.daemon.cmdline.includes("daemon"));
 });
 
+test("sandbox up on the running sandbox says so, naming its authenticator; asked for the other one, it refuses and says how", () => {
+  const again = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, `sandbox already running (pid ${daemonPid}, cluster sandbox, authenticator ${TEST_AUTHENTICATOR}) in ${dir}\n`);
+  const other = TEST_AUTHENTICATOR === "eks-access" ? "aws-iam-authenticator" : "eks-access";
+  const refused = runCli(["sandbox", "up", "--dir", dir, "--authenticator", other], { env: userEnv });
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, `eks-access: error: the sandbox running in ${dir} authenticates with ${TEST_AUTHENTICATOR}, not ${other}; stop it first: eks-access sandbox down\n`);
+  assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid, daemonPid, "still the same sandbox");
+});
+
 /** Every TCP socket in LISTEN state, by socket inode: its local address and port. */
 function listeningSockets(): Map<string, { address: string; port: number; family: string }> {
   const out = new Map<string, { address: string; port: number; family: string }>();

@@ -95,43 +95,39 @@ describe("STS faults", () => {
     });
   }
 
-  it("through kube-apiserver: STS failing → the apiserver retries serve's 500s, kubectl gets Unauthorized and the apiserver logs serve's reason; STS back → kubectl works", async () => {
-    const alice = rig.ids["alice"]!;
-    const t = await token(alice);
-    const kc = await writeTokenKubeconfig(join(rig.dir, "alice.kubeconfig"), { server: rig.kube.server, caData: rig.kube.caData, token: t });
-    await rig.gate.set({ kind: "fail", status: 500 });
-    const before = rig.gate.seen.filter((sig) => sig === signatureOf(t)).length;
-    let failed;
+  /** kubectl auth whoami as alice through kube-apiserver (serve its token webhook) while STS has `fault`; how often STS was asked about the token */
+  async function whoamiWhile(fault: StsFault, name: string): Promise<{ result: Awaited<ReturnType<typeof kubectl>>; kubeconfig: string; asked: number }> {
+    const t = await token(rig.ids["alice"]!);
+    const kubeconfig = await writeTokenKubeconfig(join(rig.dir, `${name}.kubeconfig`), { server: rig.kube.server, caData: rig.kube.caData, token: t });
+    const count = (): number => rig.gate.seen.filter((sig) => sig === signatureOf(t)).length;
+    const before = count();
+    await rig.gate.set(fault);
     try {
-      failed = await kubectl(kc, ["auth", "whoami", "-o", "json"]);
+      const result = await kubectl(kubeconfig, ["auth", "whoami", "-o", "json"]);
+      return { result, kubeconfig, asked: count() - before };
     } finally {
       await rig.gate.set({ kind: "pass" });
     }
+  }
+
+  it("through kube-apiserver: STS failing → the apiserver retries serve's 500s, kubectl gets Unauthorized and the apiserver logs serve's reason; STS back → kubectl works", async () => {
+    const { result: failed, kubeconfig, asked } = await whoamiWhile({ kind: "fail", status: 500 }, "alice-failing");
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /Unauthorized|must be logged in/);
-    const asked = rig.gate.seen.filter((sig) => sig === signatureOf(t)).length - before;
     assert.ok(asked >= 2, `the apiserver asked again after serve's 500 (STS asked ${asked} times for the token)`);
     const log = readFileSync(join(rig.kube.dir, "kube-apiserver.log"), "utf8");
     assert.match(log, /STS failed \(HTTP 500 InternalFailure\); the apiserver retries/);
-    const ok = await kubectl(kc, ["auth", "whoami", "-o", "json"]);
+    const ok = await kubectl(kubeconfig, ["auth", "whoami", "-o", "json"]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(JSON.parse(ok.stdout).status.userInfo.username, "alice");
   });
 
   it("through kube-apiserver: STS slower than --sts-timeout → kubectl gets an error, never a wrong answer; serve counts the failed STS calls", async () => {
-    const t = await token(rig.ids["alice"]!);
-    const kc = await writeTokenKubeconfig(join(rig.dir, "alice-slow.kubeconfig"), { server: rig.kube.server, caData: rig.kube.caData, token: t });
     const failures = (m: string): number => Number(/^aws_iam_authenticator_sts_connection_failures_total (\d+)$/m.exec(m)?.[1] ?? NaN);
     const errorsBefore = failures(await metrics());
-    await rig.gate.set({ kind: "slow", ms: 2500 });
-    let r;
-    try {
-      r = await kubectl(kc, ["auth", "whoami", "-o", "json"]);
-    } finally {
-      await rig.gate.set({ kind: "pass" });
-    }
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /Unauthorized|must be logged in/);
+    const { result } = await whoamiWhile({ kind: "slow", ms: 2500 }, "alice-slow");
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /Unauthorized|must be logged in/);
     const m = await metrics();
     const errorsAfter = failures(m);
     assert.ok(errorsAfter >= errorsBefore + 2, `STS calls that timed out: ${errorsBefore} → ${errorsAfter}\n${m.split("\n").filter((l) => l.includes("sts")).join("\n")}`);

@@ -28,6 +28,7 @@ import { locatePeers, type Peers } from "../../src/sandbox/cluster/peers.js";
 import { startAwsIamAuthenticator, type AwsIamAuthenticator, type StartAwsIamAuthenticatorOptions } from "../../src/sandbox/cluster/authenticator.js";
 import { startEksAccessServe, type EksAccessServe } from "../../src/sandbox/cluster/eks-access-serve.js";
 import { cliPath } from "../helpers.js";
+import { inMotoAccount } from "../aws-helpers.js";
 import { CASE_STS_HOSTS, type CaseCredentials } from "../token-cases.js";
 import { startStsFaultGate, type StsFaultGate } from "./sts-fault-gate.js";
 
@@ -181,18 +182,6 @@ async function holdableLink(port: number): Promise<{ port: number; hold(): void;
   };
 }
 
-/** Sends every request of an SDK client as the given moto account. */
-function asAccount<C extends IAMClient>(client: C, account: string): C {
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = account;
-      return next(args);
-    },
-    { step: "build", name: "motoAccount" },
-  );
-  return client;
-}
-
 async function seedIdentities(motoUrl: string): Promise<Record<string, Identity>> {
   const base: IAMClientConfig = { region: REGION, endpoint: motoUrl, credentials: { accessKeyId: "setup", secretAccessKey: "setup" } };
   const iam = new IAMClient(base);
@@ -215,7 +204,7 @@ async function seedIdentities(motoUrl: string): Promise<Record<string, Identity>
     await assume(made.Arn!, made.RoleId!, ACCT, r.session, r.name);
   }
   // the second account: a user and a role session, both mapped only through mapAccounts
-  const other = asAccount(new IAMClient(base), OTHER);
+  const other = inMotoAccount(new IAMClient(base), OTHER);
   await makeUser(other, OTHER, "visitor", "other-user");
   const member = (await other.send(new CreateRoleCommand({ RoleName: "Member", AssumeRolePolicyDocument: trust(ACCT) }))).Role!;
   await assume(member.Arn!, member.RoleId!, OTHER, "m1", "other-role");
