@@ -87,7 +87,7 @@ test("sandbox up over a stale state file whose PID was reused: starts a new sand
   assert.ok(state.daemon.cmdline.includes("daemon"));
 });
 
-test("sandbox up on the running sandbox says so, naming its authenticator; asked for the other one, it refuses and says how", () => {
+test("sandbox up on the running sandbox says so, naming its authenticator; up or demo asked for the other one refuse and say how", () => {
   const again = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
   assert.equal(again.status, 0, again.stderr);
   assert.equal(again.stdout, `sandbox already running (pid ${daemonPid}, cluster sandbox, authenticator ${TEST_AUTHENTICATOR}) in ${dir}\n`);
@@ -95,6 +95,10 @@ test("sandbox up on the running sandbox says so, naming its authenticator; asked
   const refused = runCli(["sandbox", "up", "--dir", dir, "--authenticator", other], { env: userEnv });
   assert.equal(refused.status, 1);
   assert.equal(refused.stderr, `eks-access: error: the sandbox running in ${dir} authenticates with ${TEST_AUTHENTICATOR}, not ${other}; stop it first: eks-access sandbox down\n`);
+  const demo = runCli(["sandbox", "demo", "--dir", dir, "--authenticator", other], { env: userEnv });
+  assert.equal(demo.status, 1);
+  assert.equal(demo.stderr, refused.stderr, "the demo does not run on a sandbox with another authenticator than asked");
+  assert.equal(demo.stdout, "");
   assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid, daemonPid, "still the same sandbox");
 });
 

@@ -24,6 +24,13 @@ export interface SandboxArgs {
 /** The authenticator a sandbox state says it runs (state files of older versions ran the peer). */
 const authenticatorOf = (s: SandboxState): string => s.authenticator ?? "aws-iam-authenticator";
 
+/** A running sandbox asked for by another --authenticator than it runs: refused (it would not be what was asked for). */
+function checkAuthenticator(running: SandboxState, a: SandboxArgs, dir: string): void {
+  if (a.authenticator !== undefined && a.authenticator !== authenticatorOf(running)) {
+    throw new EksAccessError("config", `the sandbox running in ${dir} authenticates with ${authenticatorOf(running)}, not ${a.authenticator}`, { hint: "stop it first: eks-access sandbox down" });
+  }
+}
+
 const dirOf = (a: SandboxArgs): string => resolve(a.dir ?? defaultSandboxDir());
 /** bin/eks-access (what kubectl and the daemon run) */
 const cliScript = (): string => resolve(process.argv[1] ?? "eks-access");
@@ -52,9 +59,7 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const running = runningSandbox(dir);
   if (running) {
-    if (a.authenticator !== undefined && a.authenticator !== authenticatorOf(running)) {
-      throw new EksAccessError("config", `the sandbox running in ${dir} authenticates with ${authenticatorOf(running)}, not ${a.authenticator}`, { hint: "stop it first: eks-access sandbox down" });
-    }
+    checkAuthenticator(running, a, dir);
     return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}, authenticator ${authenticatorOf(running)}) in ${dir}\n`;
   }
   const stale = readState(dir);
@@ -158,7 +163,9 @@ export async function sandboxEnv(a: SandboxArgs): Promise<string> {
 export async function sandboxDemo(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   let started = false;
-  if (!runningSandbox(dir)) {
+  const running = runningSandbox(dir);
+  if (running) checkAuthenticator(running, a, dir);
+  else {
     say((await sandboxUp(a)).trim());
     started = true;
   }
