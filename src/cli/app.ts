@@ -437,7 +437,12 @@ function awsAuthRestoreCommand(): [string, string, (b: Argv) => Argv, (a: Record
   ];
 }
 
-type SandboxCliArgs = { dir?: string; keep?: boolean };
+type SandboxCliArgs = { dir?: string; keep?: boolean; authenticator?: string };
+
+const AUTHENTICATOR_OPTION = {
+  choices: ["eks-access", "aws-iam-authenticator"] as const,
+  describe: "The cluster's TokenReview webhook: eks-access serve (default) or the real aws-iam-authenticator v0.6.13, started with the same config file, flags and inputs",
+};
 
 function sandboxCommand(y: Argv): Argv {
   const load = () => import("./commands/sandbox.js");
@@ -446,8 +451,12 @@ function sandboxCommand(y: Argv): Argv {
       .option("dir", { type: "string", describe: "State directory (default: ~/.cache/eks-access/sandbox, or EKS_ACCESS_SANDBOX_DIR)" })
       .command(
         "up",
-        "Start moto, the STS verifier, etcd, kube-apiserver, aws-iam-authenticator and eks-access serve in the background",
-        (u) => u.option("auth-mode", { choices: ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"] as const, default: "API_AND_CONFIG_MAP" as const, describe: "The cluster's EKS authentication mode: aws-auth only, access entries then aws-auth, or access entries only" }),
+        "Start moto, the STS verifier, etcd, kube-apiserver and eks-access serve (or aws-iam-authenticator) in the background",
+        (u) =>
+          u
+            .option("auth-mode", { choices: ["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"] as const, default: "API_AND_CONFIG_MAP" as const, describe: "The cluster's EKS authentication mode: aws-auth only, access entries then aws-auth, or access entries only" })
+            .option("authenticator", AUTHENTICATOR_OPTION)
+            .example("$0 sandbox up --authenticator aws-iam-authenticator", "the reference peer as the token webhook (eks-access serve still enforces access policies)"),
         async (a) => out(await (await load()).sandboxUp(a as SandboxCliArgs)),
       )
       .command("down", "Stop everything the sandbox started", {}, async (a) => out(await (await load()).sandboxDown(a as SandboxCliArgs)))
@@ -455,10 +464,10 @@ function sandboxCommand(y: Argv): Argv {
       .command(
         "demo",
         "Run seed 001 (IAM user → role → aws-auth → kubeconfig → kubectl) against the sandbox",
-        (d) => d.option("keep", { type: "boolean", default: false, describe: "Leave the sandbox running afterwards" }),
+        (d) => d.option("keep", { type: "boolean", default: false, describe: "Leave the sandbox running afterwards" }).option("authenticator", { ...AUTHENTICATOR_OPTION, describe: `When the demo starts the sandbox: ${AUTHENTICATOR_OPTION.describe}` }),
         async (a) => out(await (await load()).sandboxDemo(a)),
       )
-      .command("daemon", false, (d) => d.option("auth-mode", { type: "string" }), async (a) => out(await (await load()).sandboxDaemon(a as SandboxCliArgs)))
+      .command("daemon", false, (d) => d.option("auth-mode", { type: "string" }).option("authenticator", { type: "string" }), async (a) => out(await (await load()).sandboxDaemon(a as SandboxCliArgs)))
       .demandCommand(1, "choose a sandbox subcommand: up, down, env, demo")
       .example("$0 sandbox demo", "the whole IAM-role walkthrough on a local cluster")
       .example('$0 sandbox up && eval "$($0 sandbox env)" && kubectl auth whoami', "use it yourself"),

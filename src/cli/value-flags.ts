@@ -30,7 +30,8 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   "auth-mode": [...ACCESS_FLAGS, "lookup-role", "concurrency"],
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
-  "sandbox up": ["dir", "auth-mode"],
+  "sandbox up": ["dir", "auth-mode", "authenticator"],
+  "sandbox demo": ["dir", "authenticator"],
 };
 
 /** A command's value options (`sandbox up` has those of `sandbox`). */

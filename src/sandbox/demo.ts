@@ -5,6 +5,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { IAMClient, CreateUserCommand, CreateAccessKeyCommand, CreateRoleCommand, GetRoleCommand, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { EKSClient, AssociateAccessPolicyCommand, CreateAccessEntryCommand, DescribeClusterCommand, UpdateClusterConfigCommand } from "@aws-sdk/client-eks";
 import { EksAccessError } from "../core/errors.js";
@@ -53,7 +54,7 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
   const adminCreds = await import("../adapters/credentials.js").then((m) => m.resolveCredentials({ profile: "sandbox-admin", env }));
   const iam = new IAMClient({ region: state.region, credentials: adminCreds, ...(await httpClientConfig(env)) });
 
-  print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct})`);
+  print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct}, authenticator ${authenticatorName(state)})`);
   print("");
   print(`[1/7] Create an IAM user and access key          aws iam create-user --user-name ${USER} && aws iam create-access-key --user-name ${USER}`);
   await existingOk(iam.send(new CreateUserCommand({ UserName: USER, Tags: [{ Key: "owner", Value: "kubedemy" }] })));
@@ -136,11 +137,18 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
 type Sh = (args: string[], input?: string) => { status: number; stdout: string; stderr: string };
 
 /** Polls (bounded: 120 × 250 ms) until `probe` holds: the authenticator picks changes up by reloading a file. */
-async function until<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
+async function until<T>(what: string, probe: () => T, holds: (v: T) => boolean, logs: string): Promise<T> {
   const r = await poll(probe, holds, 120, 250);
   if (r.held) return r.value;
-  throw new EksAccessError("internal", `${what} did not happen`, { hint: "see the sandbox's aws-iam-authenticator.log and eks-access-serve.log" });
+  throw new EksAccessError("internal", `${what} did not happen`, { hint: `see ${logs}` });
 }
+
+/** The authenticator a sandbox runs (state files of older versions ran the peer). */
+const authenticatorName = (state: SandboxState): string => state.authenticator ?? "aws-iam-authenticator";
+
+/** Where the authenticator of the sandbox logs (and the authorizer, when it is a process of its own). */
+const authenticatorLogs = (state: SandboxState): string =>
+  authenticatorName(state) === "eks-access" ? join(state.dir, "eks-access-serve.log") : `${join(state.dir, "authenticator", "aws-iam-authenticator.log")} and ${join(state.dir, "eks-access-serve.log")}`;
 
 const lastLine = (r: { stderr: string }): string => r.stderr.trim().split("\n").pop() ?? "";
 
@@ -180,7 +188,7 @@ async function accessEntriesPart(c: {
   const viewer = await asRole("TeamAViewer");
   await existingOk(eks.send(new CreateAccessEntryCommand({ clusterName: cluster, principalArn: viewer })), "ResourceInUseException");
   await eks.send(new AssociateAccessPolicyCommand({ clusterName: cluster, principalArn: viewer, policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", accessScope: { type: "namespace", namespaces: ["team-a"] } }));
-  const who = await until("TeamAViewer's access entry reaching the authenticator", () => whoamiOf("TeamAViewer"), (w) => w !== undefined);
+  const who = await until("TeamAViewer's access entry reaching the authenticator", () => whoamiOf("TeamAViewer"), (w) => w !== undefined, authenticatorLogs(state));
   print(`      kubectl auth whoami               →  ${who!.username} (EKS's default username for a role)`);
   const teamA = as("TeamAViewer", ["get", "pods", "-n", "team-a"]);
   print(`      kubectl get pods -n team-a        →  ${teamA.status === 0 ? "allowed (No resources found)" : lastLine(teamA)}`);
@@ -193,7 +201,7 @@ async function accessEntriesPart(c: {
   const editor = await asRole("TeamBEditor");
   await existingOk(eks.send(new CreateAccessEntryCommand({ clusterName: cluster, principalArn: editor, kubernetesGroups: ["team-b-editors"], username: "team-b-editor:{{SessionName}}" })), "ResourceInUseException");
   must("kubectl create rolebinding", as("kubernetes-admin", ["create", "rolebinding", "team-b-editors", "-n", "team-b", "--clusterrole=edit", "--group=team-b-editors"]));
-  const ed = await until("TeamBEditor's access entry reaching the authenticator", () => whoamiOf("TeamBEditor"), (w) => w !== undefined);
+  const ed = await until("TeamBEditor's access entry reaching the authenticator", () => whoamiOf("TeamBEditor"), (w) => w !== undefined, authenticatorLogs(state));
   const made = as("TeamBEditor", ["create", "configmap", "settings", "-n", "team-b"]);
   print(`      kubectl auth whoami               →  ${ed!.username}, groups ${(ed!.groups ?? []).join(", ")}`);
   print(`      kubectl create configmap -n team-b →  ${made.status === 0 ? made.stdout.trim() : lastLine(made)}`);
@@ -202,7 +210,7 @@ async function accessEntriesPart(c: {
   if (c.switchToApi || c.mode === "API") {
     print(`[3/4] Switch the cluster to API (one way: no going back)    aws eks update-cluster-config --name ${cluster} --access-config authenticationMode=API`);
     if (c.mode !== "API") await eks.send(new UpdateClusterConfigCommand({ name: cluster, accessConfig: { authenticationMode: "API" } }));
-    const refused = await until("aws-auth being ignored in API mode", () => as("kubernetes-admin", ["get", "ns"]), (r) => r.status !== 0);
+    const refused = await until("aws-auth being ignored in API mode", () => as("kubernetes-admin", ["get", "ns"]), (r) => r.status !== 0, authenticatorLogs(state));
     awsAuthAfterApi = lastLine(refused);
     print(`[4/4] The aws-auth-only identity (KubernetesAdmin)        kubectl --context kubernetes-admin get ns  →  ${awsAuthAfterApi}`);
     print(`      while the access entries still work: kubectl --context TeamAViewer get pods -n team-a  →  ${as("TeamAViewer", ["get", "pods", "-n", "team-a"]).status === 0 ? "allowed" : "refused"}`);
@@ -230,7 +238,7 @@ async function waitForMapping(state: SandboxState, token: () => string): Promise
     if (r.status.authenticated) return;
     await new Promise((res) => setTimeout(res, 200));
   }
-  throw new EksAccessError("internal", "aws-iam-authenticator did not pick up the aws-auth mapping", { hint: `see ${state.dir}/authenticator/aws-iam-authenticator.log` });
+  throw new EksAccessError("internal", `${authenticatorName(state)} did not pick up the aws-auth mapping`, { hint: `see ${authenticatorLogs(state)}` });
 }
 
 /** Re-running the demo on a sandbox that already has the user/role/entry reuses them. */

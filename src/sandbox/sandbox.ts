@@ -3,8 +3,11 @@
  *   moto_server (IAM, STS, EKS, ...) ← EKS front (real endpoint + CA in DescribeCluster)
  *   STS verifier (presigned GetCallerIdentity, own SigV4 check, identities from moto)
  *   AWS gateway (TLS for the real AWS host names, test CA) ← CONNECT proxy (HTTPS_PROXY)
- *   etcd + kube-apiserver (RBAC, token webhook) → aws-iam-authenticator (MountedFile for the
- *   sandbox admin, then the kube-system/aws-auth ConfigMap, as on EKS)
+ *   etcd + kube-apiserver (RBAC, token webhook) → the authenticator: `eks-access serve` (default)
+ *   or the real aws-iam-authenticator v0.6.13, started with the same config file and flags
+ *   (MountedFile for the sandbox admin, the access entries as a dynamic file, then the
+ *   kube-system/aws-auth ConfigMap, as on EKS); authorization webhook: `eks-access serve` (the same
+ *   process, or a second one beside the peer)
  * Everything listens on 127.0.0.1; state lives under one directory.
  */
 import { mkdir, writeFile, chmod, rm } from "node:fs/promises";
@@ -22,7 +25,7 @@ import { startConnectProxy } from "./emulator/connect-proxy.js";
 import { sandboxAwsHosts, startAwsGateway } from "./emulator/aws-gateway.js";
 import { locatePeers, spawnPeer } from "./cluster/peers.js";
 import { requestText, startKube } from "./cluster/kube.js";
-import { startAwsIamAuthenticator } from "./cluster/authenticator.js";
+import { AUTHENTICATORS, startAwsIamAuthenticator, type AuthenticatorKind, type StartAwsIamAuthenticatorOptions, type TokenWebhookServer } from "./cluster/authenticator.js";
 import { freePort, waitFor } from "./emulator/net.js";
 import { EksAccessError } from "../core/errors.js";
 import { bypassesProxy } from "../core/no-proxy.js";
@@ -51,6 +54,8 @@ export interface SandboxState {
   apiServer: string;
   /** static system:masters kubeconfig, for setting the cluster up (not IAM) */
   adminKubeconfig: string;
+  /** which TokenReview webhook runs (absent in state files of older versions: aws-iam-authenticator) */
+  authenticator?: AuthenticatorKind;
   authenticatorUrl: string;
   authenticatorCaFile: string;
   /** AWS config/credentials files of the sandbox (profile sandbox-admin) */
@@ -61,7 +66,7 @@ export interface SandboxState {
   adminUserArn: string;
   /** the authentication mode the cluster was created with */
   authMode?: AuthenticationMode;
-  /** https://127.0.0.1:PORT/authorize of `eks-access serve` */
+  /** https://127.0.0.1:PORT/authorize of `eks-access serve` (with eks-access, the authenticator's own port) */
   authorizerUrl?: string;
   startedAt: string;
   startupMs: number;
@@ -78,6 +83,8 @@ export interface SandboxOptions {
   clusterName?: string;
   /** the cluster's authentication mode at creation (default API_AND_CONFIG_MAP, as new EKS clusters) */
   authMode?: AuthenticationMode;
+  /** the TokenReview webhook: eks-access serve (default) or the real aws-iam-authenticator */
+  authenticator?: AuthenticatorKind;
   /** the eks-access executable that runs `serve` (default: the one running) */
   cli?: string;
   log?: (line: string) => void;
@@ -141,6 +148,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     stops.push(() => verifier.stop());
     const authMode = opts.authMode ?? "API_AND_CONFIG_MAP";
     if (!AUTHENTICATION_MODES.includes(authMode)) throw new EksAccessError("usage", `--auth-mode ${String(authMode)} is not an EKS authentication mode`, { hint: `use one of ${AUTHENTICATION_MODES.join(", ")}` });
+    const kind = opts.authenticator ?? "eks-access";
+    if (!AUTHENTICATORS.includes(kind)) throw new EksAccessError("usage", `--authenticator ${String(kind)} is not one the sandbox runs`, { hint: `use one of ${AUTHENTICATORS.join(", ")}` });
     const authDir = join(dir, "authenticator");
     await mkdir(authDir, { recursive: true, mode: 0o700 });
     const accessFiles = { entriesFile: join(authDir, "access-entries.json"), backendModeFile: join(authDir, "backend-mode.json") };
@@ -169,29 +178,34 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     const proxy = await startConnectProxy({ routes, unrouted: { upstreamProxy: user.httpsProxy, noProxy: user.noProxy } });
     stops.push(() => proxy.stop());
 
-    log("starting eks-access serve (EKS access policies, beside RBAC)");
-    const authzPort = await freePort();
-    const authorizerUrl = `https://127.0.0.1:${authzPort}/authorize`;
     const cli = opts.cli ?? process.argv[1] ?? "eks-access";
-    const authorizer = await spawnPeer(
-      "eks-access-serve",
-      process.execPath,
-      [cli, "serve", "--port", String(authzPort), "--tls-cert-file", authLeaf.certPath, "--tls-private-key-file", authLeaf.keyPath, "--access-entries-file", accessFiles.entriesFile],
-      { logFile: join(dir, "eks-access-serve.log") },
-    );
-    stops.push(() => authorizer.stop(5_000));
-    await waitFor(`${authorizerUrl} (eks-access serve)`, async () => {
-      if (authorizer.exit) throw new Error(`eks-access serve exited: ${await authorizer.tail(5)}`);
-      return (await requestText(`https://127.0.0.1:${authzPort}/healthz`, { ca: ca.certPem }).catch(() => ({ status: 0 }))).status === 200;
-    }, 300);
-
-    log("starting etcd and kube-apiserver");
     const authPort = await freePort();
     const authenticatorUrl = `https://127.0.0.1:${authPort}/authenticate`;
+    // with eks-access, one serve answers both webhooks (started once the apiserver it watches is up)
+    let authorizerUrl = `https://127.0.0.1:${authPort}/authorize`;
+    if (kind === "aws-iam-authenticator") {
+      log("starting eks-access serve (EKS access policies, beside RBAC)");
+      const authzPort = await freePort();
+      authorizerUrl = `https://127.0.0.1:${authzPort}/authorize`;
+      const authorizer = await spawnPeer(
+        "eks-access-serve",
+        process.execPath,
+        [cli, "serve", "--port", String(authzPort), "--tls-cert-file", authLeaf.certPath, "--tls-private-key-file", authLeaf.keyPath, "--access-entries-file", accessFiles.entriesFile],
+        { logFile: join(dir, "eks-access-serve.log") },
+      );
+      stops.push(() => authorizer.stop(5_000));
+      await waitFor(`${authorizerUrl} (eks-access serve)`, async () => {
+        if (authorizer.exit) throw new Error(`eks-access serve exited: ${await authorizer.tail(5)}`);
+        return (await requestText(`https://127.0.0.1:${authzPort}/healthz`, { ca: ca.certPem }).catch(() => ({ status: 0 }))).status === 200;
+      }, 300);
+    }
+
+    log("starting etcd and kube-apiserver");
     const kube = await startKube({
       dir: join(dir, "kube"),
       peers,
-      webhook: { url: authenticatorUrl, caFile: ca.certPath, version: "v1beta1", cacheTtl: "0s" },
+      // eks-access serve speaks v1 and v1beta1; aws-iam-authenticator v1beta1
+      webhook: { url: authenticatorUrl, caFile: ca.certPath, version: kind === "eks-access" ? "v1" : "v1beta1", cacheTtl: "0s" },
       authorizationWebhook: { url: authorizerUrl, caFile: ca.certPath },
       log: (l) => log(`  ${l}`),
     });
@@ -219,10 +233,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       }),
     );
 
-    log(`starting aws-iam-authenticator (${authMode}: ${authMode === "CONFIG_MAP" ? "the creator from its config, everyone else from aws-auth" : authMode === "API" ? "access entries only" : "access entries, then aws-auth"})`);
-    const authenticator = await startAwsIamAuthenticator({
+    const modeText = authMode === "CONFIG_MAP" ? "the creator from its config, everyone else from aws-auth" : authMode === "API" ? "access entries only" : "access entries, then aws-auth";
+    log(`starting ${kind === "eks-access" ? "eks-access serve as the authenticator (and authorizer)" : "aws-iam-authenticator"} (${authMode}: ${modeText})`);
+    // the same inputs for either authenticator: its config file, flags, files and STS route
+    const inputs: Omit<StartAwsIamAuthenticatorOptions, "binary"> = {
       dir: join(dir, "authenticator"),
-      binary: peers.awsIamAuthenticator,
       clusterId: clusterName,
       port: authPort,
       tls: { certPath: authLeaf.certPath, keyPath: authLeaf.keyPath, caPath: ca.certPath },
@@ -234,7 +249,14 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       mapUsers: [{ userarn: adminUserArn, username: "sandbox-admin", groups: ["system:masters"] }],
       env: { HTTPS_PROXY: proxy.url, SSL_CERT_FILE: ca.certPath, NO_PROXY: "127.0.0.1,localhost" },
       log: (l) => log(`  ${l}`),
-    });
+    };
+    let authenticator: TokenWebhookServer;
+    if (kind === "eks-access") {
+      const { startEksAccessServe } = await import("./cluster/eks-access-serve.js");
+      authenticator = await startEksAccessServe({ ...inputs, tls: inputs.tls!, cli, logFile: join(dir, "eks-access-serve.log") });
+    } else {
+      authenticator = await startAwsIamAuthenticator({ ...inputs, binary: peers.awsIamAuthenticator });
+    }
     stops.push(() => authenticator.stop());
 
     const awsDir = join(dir, "aws");
@@ -268,6 +290,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       adminUserArn,
       authMode,
       authorizerUrl,
+      authenticator: kind,
       startedAt: new Date(t0).toISOString(),
       startupMs: Date.now() - t0,
     };

@@ -72,6 +72,7 @@ export async function startAuthn(p: AuthnParts): Promise<AuthnStack> {
   const deps = {
     verifier: p.verifier,
     backends: () => backends.current(),
+    pending: () => backends.pending(),
     scrubbedAccounts: () => {
       const list = p.config.current().scrubbedAccounts;
       if (list !== scrubbed.from) scrubbed = { from: list, set: new Set(list) };

@@ -4,7 +4,9 @@
  * (server.dynamicBackendModePath, as the peer: a changed file re-orders without a restart, a
  * deleted one brings the configured order back, an invalid one changes nothing). A backend's
  * source is made and started the first time an order names it and kept until close. Ready once
- * every backend of the current order has loaded once (`/readyz`).
+ * every backend of the current order has loaded once (`/readyz`). Until then reviews see only the
+ * backends before the first one not loaded yet (`current()`): an answer from a later backend could
+ * be overruled by it a moment later, so the review waits for it instead (`pending()`).
  */
 import { dynamicFileBackend, type BackendName, type MappingBackend } from "../core/mapping/resolve.js";
 import type { DynamicFileRow } from "../core/dynamic-file.js";
@@ -57,14 +59,23 @@ export class AuthnBackends {
     return this.order;
   }
 
-  /** Each backend of the order with its last good data (a backend not loaded yet has none: skipped). */
+  /**
+   * The backends of the order with their last good data, up to the first one that has not loaded
+   * yet: what may answer a review now (a match there is final, whatever the later ones hold).
+   */
   current(): MappingBackend[] {
     const out: MappingBackend[] = [];
     for (const s of this.active) {
       const b = s.current();
-      if (b) out.push(b);
+      if (!b) break;
+      out.push(b);
     }
     return out;
+  }
+
+  /** The names of the order's backends that have not loaded yet (empty once ready). */
+  pending(): BackendName[] {
+    return this.active.filter((s) => s.current() === undefined).map((s) => s.name);
   }
 
   /** The backends of the order that have not loaded yet, as "Name (description)". */

@@ -25,8 +25,13 @@ export interface BeyondThePeer {
 
 export interface TokenReviewDeps {
   verifier: TokenVerifier;
-  /** the backends in their current order, each with its last good data */
+  /** the backends in their current order, each with its last good data, up to the first that has not loaded yet */
   backends(): readonly MappingBackend[];
+  /**
+   * The backends of the order that have not loaded yet (start-up: the aws-auth watch's first list).
+   * A caller the loaded ones do not map may be mapped by these: answered 500 (the apiserver retries), not 403.
+   */
+  pending?(): readonly string[];
   /** accounts whose identities are not logged and get the administrative uid (server.scrubbedAccounts) */
   scrubbedAccounts(): ReadonlySet<string>;
   beyond: BeyondThePeer;
@@ -98,6 +103,12 @@ export async function run(deps: TokenReviewDeps, input: TokenReviewInput): Promi
   } catch (err) {
     deps.log.error("mapping failed unexpectedly", { ...who, error: (err as Error).message });
     return answer(500, refusal(500, "internal error while mapping the identity"), "uknown_user", "internal");
+  }
+  const pending = !r.mapped && r.reason === "not-mapped" ? (deps.pending?.() ?? []) : [];
+  if (pending.length > 0) {
+    const reason = `${caller.canonicalArn} is not mapped by the backends loaded so far; ${pending.join(", ")} not loaded yet: the apiserver retries`;
+    deps.log.warn("not ready to answer", { ...who, error: reason });
+    return answer(500, refusal(500, reason), "uknown_user", "not-ready");
   }
   if (!r.mapped) {
     deps.log.warn("access denied", { ...who, error: r.message });

@@ -1,9 +1,10 @@
 /**
  * EKS access control on the sandbox, in each authentication mode, one sandbox walked the one way
  * EKS allows (CONFIG_MAP → API_AND_CONFIG_MAP → API): the AWS CLI is the client of the access
- * APIs, kubectl (through `eks-access token`) acts as each mapped principal, the unmodified
- * aws-iam-authenticator authenticates (aws-auth, and access entries through its DynamicFile
- * backend, matched by IAM unique id) and `eks-access serve` enforces the access policies beside RBAC.
+ * APIs, kubectl (through `eks-access token`) acts as each mapped principal, the sandbox's
+ * authenticator — eks-access serve or the unmodified aws-iam-authenticator (EKS_ACCESS_TEST_AUTHENTICATOR,
+ * sandbox-up.ts), from the same config file — authenticates (aws-auth, and access entries through its
+ * DynamicFile backend, matched by IAM unique id) and `eks-access serve` enforces the access policies beside RBAC.
  * Changes reach the authenticator through file reloads, so checks after a change wait (bounded)
  * for the new answer; no check depends on how fast it comes.
  */
@@ -13,6 +14,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp } from "./sandbox-up.js";
 import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
@@ -67,8 +69,7 @@ before(async () => {
   dir = t.path;
   cleanup = t.cleanup;
   const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
-  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
+  sandboxUp(dir, userEnv, ["--auth-mode", "CONFIG_MAP"]);
   env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   assert.equal(runCli(["kubeconfig", "add", "--name", "sandbox", "--profile", "sandbox-admin", "--kubeconfig", join(dir, "kc-sandbox-admin")], { env }).status, 0);
   for (const ns of ["team-a", "team-b"]) setup(["create", "namespace", ns]);

@@ -9,14 +9,16 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, runCli, tempDir } from "../helpers.js";
+import { AUTHENTICATOR_ARGS, TEST_AUTHENTICATOR } from "./sandbox-up.js";
 
 test("sandbox demo from nothing: seed 001, access entries and policies, the switch to API, and nothing left running", () => {
   const t = tempDir("eks-access-demo-");
   try {
     const dir = join(t.path, "sandbox");
-    const r = runCli(["sandbox", "demo", "--dir", dir], { env: baseEnv({ HOME: t.path, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] }) });
+    const r = runCli(["sandbox", "demo", "--dir", dir, ...AUTHENTICATOR_ARGS], { env: baseEnv({ HOME: t.path, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] }) });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     const out = r.stdout;
+    assert.match(out, new RegExp(`^Seed 001 on the sandbox: .*, authenticator ${TEST_AUTHENTICATOR}\\)\n`), "the demo's sandbox runs the authenticator this run tests");
     assert.match(out, /\[7\/7\].*\n {6}Username admin:ASIA[A-Z0-9]+:kubedemy\n {6}Groups {3}system:masters, system:authenticated\n/);
     assert.match(out, /Access entries \(the cluster's authentication mode is API_AND_CONFIG_MAP/);
     assert.match(out, /kubectl auth whoami {15}→ {2}arn:aws:sts::123456789012:assumed-role\/TeamAViewer\/kubedemy /);

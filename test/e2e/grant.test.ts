@@ -2,7 +2,8 @@
  * grant / revoke end to end on one sandbox walked CONFIG_MAP → API_AND_CONFIG_MAP → API: the seeds'
  * identities (000: an SSO role session with its /aws-reserved/ path; 002/003: a permission set by
  * name across two accounts; an IAM user) granted with eks-access, each checked with
- * `kubectl auth whoami` as that principal (through the unmodified aws-iam-authenticator), revoked
+ * `kubectl auth whoami` as that principal (through the sandbox's authenticator: eks-access serve or
+ * the unmodified aws-iam-authenticator, EKS_ACCESS_TEST_AUTHENTICATOR), revoked
  * to Unauthorized; the AWS CLI as a second client of the same state. Changes reach the
  * authenticator by file/watch reloads, so checks after a change poll (bounded).
  */
@@ -12,6 +13,7 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp } from "./sandbox-up.js";
 import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
@@ -65,8 +67,7 @@ before(async () => {
   dir = t.path;
   cleanup = t.cleanup;
   const userEnv = baseEnv({ HOME: dir, EKS_ACCESS_PEERS_BIN: process.env["EKS_ACCESS_PEERS_BIN"] });
-  const up = runCli(["sandbox", "up", "--dir", dir, "--auth-mode", "CONFIG_MAP"], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
+  sandboxUp(dir, userEnv, ["--auth-mode", "CONFIG_MAP"]);
   env = await evalInShell(runCli(["sandbox", "env", "--dir", dir], { env: userEnv }).stdout, userEnv);
   for (const ns of ["team-a"]) assert.equal(admin(["create", "namespace", ns]).status, 0);
   assert.equal(admin(["create", "clusterrolebinding", "viewers", "--clusterrole=view", "--group=viewers"]).status, 0);
@@ -201,4 +202,28 @@ test("API: grant --backend aws-auth is refused (it would have no effect); bad in
     assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
   }
   assert.deepEqual(aws("eks", "list-access-entries", "--cluster-name", "sandbox").accessEntries, before);
+});
+
+test("API, seed 000: the SSO session ARN's role (with its path) gets an access entry; whoami shows EKS's default username; ClusterAdmin through the policy", async () => {
+  const session = `arn:aws:sts::${ACCT}:assumed-role/${roleName(ssoAdmin)}/alice@example.com`;
+  assert.match((await eventually("alice out: aws-auth does not count in API mode", () => whoami("alice"), (x) => x.denied !== undefined)).denied!, /Unauthorized/);
+  ok("grant", "--cluster", "sandbox", "--principal", session, "--policy", "ClusterAdmin");
+  assert.equal(aws("eks", "list-access-entries", "--cluster-name", "sandbox").accessEntries.includes(ssoAdmin), true, "the entry names the role with its /aws-reserved/ path");
+  const w = await eventually("alice through her entry", () => whoami("alice"), (x) => x.username !== undefined);
+  assert.deepEqual(w, { username: `arn:aws:sts::${ACCT}:assumed-role/${roleName(ssoAdmin)}/alice-example.com`, groups: ["system:authenticated"] });
+  assert.equal(as("alice", ["get", "namespaces"]).status, 0, "AmazonEKSClusterAdminPolicy allows it (no RBAC binding for her)");
+});
+
+test("API, seeds 002/003 and an IAM user: a permission set across two accounts with View in team-a; the user by name with a group; revoke → Unauthorized", async () => {
+  const out = JSON.parse(ok("grant", "--cluster", "sandbox", "--permission-set", "EKSView", "--all-accounts", "--policy", "View", "--namespace", "team-a", "-o", "json"));
+  assert.deepEqual(out.changes.map((c: { writtenAs: string }) => c.writtenAs).sort(), [ssoViewHere, ssoViewMember].sort());
+  for (const p of ["vera", "mona"]) {
+    await eventually(`${p} through her entry`, () => whoami(p), (x) => x.username !== undefined);
+    assert.equal(as(p, ["get", "pods", "-n", "team-a"]).status, 0, `${p} in team-a`);
+    assert.match(as(p, ["get", "pods", "-n", "default"]).stderr, /Forbidden/, `${p} elsewhere`);
+  }
+  ok("grant", "--cluster", "sandbox", "--principal", "ursula", "--group", "viewers");
+  assert.deepEqual(await eventually("ursula through her entry", () => whoami("ursula"), (x) => x.username !== undefined), { username: `arn:aws:iam::${ACCT}:user/ursula`, groups: ["viewers", "system:authenticated"] });
+  ok("revoke", "--cluster", "sandbox", "--principal", "ursula");
+  assert.match((await eventually("ursula revoked", () => whoami("ursula"), (x) => x.denied !== undefined)).denied!, /Unauthorized/);
 });

@@ -1,7 +1,8 @@
 /**
  * The README's main job end to end: `sandbox up`, `sandbox env`, the seed 001 demo, the SSO role
  * case of seeds 000/002 (with the classic path mistake), and `sandbox down` leaving nothing behind.
- * Real parts only: moto_server, kube-apiserver + etcd, aws-iam-authenticator, kubectl, the AWS CLI.
+ * Real parts only: moto_server, kube-apiserver + etcd, the authenticator (eks-access serve, or the
+ * real aws-iam-authenticator: EKS_ACCESS_TEST_AUTHENTICATOR, see sandbox-up.ts), kubectl, the AWS CLI.
  *
  * The user here sits behind a corporate proxy (HTTPS_PROXY, NO_PROXY, a KUBECONFIG of their own)
  * and the sandbox directory holds a stale state file naming a live unrelated process: `sandbox up`
@@ -21,6 +22,7 @@ import { processIdentity } from "../../src/sandbox/state.js";
 import { postTokenReview } from "../../src/sandbox/cluster/authenticator.js";
 import { startCorporateProxy, startInternet, type CorporateProxy, type Internet } from "../sandbox/loopback-internet.js";
 import { evalInShell } from "./shell.js";
+import { sandboxUp, TEST_AUTHENTICATOR } from "./sandbox-up.js";
 
 let dir: string;
 let cleanup: () => void;
@@ -58,9 +60,8 @@ before(async () => {
   );
   dir = sandboxDir;
 
-  up = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
-  assert.equal(up.status, 0, up.stderr);
-  assert.match(up.stdout, /^sandbox up in [\d.]+s: cluster sandbox \(https:\/\/127\.0\.0\.1:\d+\), account 123456789012, region us-west-2\n/);
+  up = sandboxUp(dir, userEnv);
+  assert.match(up.stdout, new RegExp(`^sandbox up in [\\d.]+s: cluster sandbox \\(https://127\\.0\\.0\\.1:\\d+\\), account 123456789012, region us-west-2, authenticator ${TEST_AUTHENTICATOR}\\n`));
   daemonPid = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid;
   const printed = runCli(["sandbox", "env", "--dir", dir], { env: userEnv });
   assert.equal(printed.status, 0, printed.stderr);
@@ -84,6 +85,21 @@ test("sandbox up over a stale state file whose PID was reused: starts a new sand
   const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
   assert.deepEqual(state.daemon, processIdentity(daemonPid));
   assert.ok(state.daemon.cmdline.includes("daemon"));
+});
+
+test("sandbox up on the running sandbox says so, naming its authenticator; up or demo asked for the other one refuse and say how", () => {
+  const again = runCli(["sandbox", "up", "--dir", dir], { env: userEnv });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout, `sandbox already running (pid ${daemonPid}, cluster sandbox, authenticator ${TEST_AUTHENTICATOR}) in ${dir}\n`);
+  const other = TEST_AUTHENTICATOR === "eks-access" ? "aws-iam-authenticator" : "eks-access";
+  const refused = runCli(["sandbox", "up", "--dir", dir, "--authenticator", other], { env: userEnv });
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, `eks-access: error: the sandbox running in ${dir} authenticates with ${TEST_AUTHENTICATOR}, not ${other}; stop it first: eks-access sandbox down\n`);
+  const demo = runCli(["sandbox", "demo", "--dir", dir, "--authenticator", other], { env: userEnv });
+  assert.equal(demo.status, 1);
+  assert.equal(demo.stderr, refused.stderr, "the demo does not run on a sandbox with another authenticator than asked");
+  assert.equal(demo.stdout, "");
+  assert.equal(JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).pid, daemonPid, "still the same sandbox");
 });
 
 /** Every TCP socket in LISTEN state, by socket inode: its local address and port. */
@@ -124,7 +140,7 @@ function processTree(root: number): number[] {
   return tree;
 }
 
-test("every port the sandbox listens on is on 127.0.0.1 (moto, STS, EKS front, gateway, proxy, etcd, kube-apiserver, aws-iam-authenticator)", () => {
+test(`every port the sandbox listens on is on 127.0.0.1 (moto, STS, EKS front, gateway, proxy, etcd, kube-apiserver, ${TEST_AUTHENTICATOR})`, () => {
   const listening = listeningSockets();
   const mine: Array<{ pid: number; command: string; address: string; port: number; family: string }> = [];
   for (const pid of processTree(daemonPid)) {
@@ -162,6 +178,7 @@ test("sandbox env: points every client at the sandbox and prints no secret", () 
   assert.equal(statSync(env["AWS_SHARED_CREDENTIALS_FILE"]!).mode & 0o777, 0o600);
   for (const k of ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_PROFILE", "HTTPS_PROXY", "AWS_CA_BUNDLE", "KUBECONFIG", "AWS_REGION"]) assert.ok(env[k], k);
   assert.match(printed, /^unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY/m);
+  assert.match(printed, new RegExp(`^# eks-access sandbox: cluster sandbox, account 123456789012, authenticator ${TEST_AUTHENTICATOR} `));
   // the installed AWS CLI and eks-access both reach the emulated account through the proxy
   assert.match(aws("sts", "get-caller-identity", "--query", "Arn", "--output", "text"), /^arn:aws:iam::123456789012:user\/sandbox-admin\n$/);
   const who = JSON.parse(runCli(["whoami", "-o", "json"], { env }).stdout);

@@ -1,4 +1,5 @@
 /** A shell that evaluated `sandbox env`, for the end-to-end tests. */
+import { sandboxUp } from "./sandbox-up.js";
 import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,9 +36,12 @@ export async function startSandbox(prefix: string, authMode: "CONFIG_MAP" | "API
     runCli(["sandbox", "down", "--dir", t.path], { env: baseEnv() });
     t.cleanup();
   };
-  const up = runCli(["sandbox", "up", "--dir", t.path, "--auth-mode", authMode], { env: userEnv });
-  if (up.status !== 0) stop();
-  assert.equal(up.status, 0, up.stderr);
+  try {
+    sandboxUp(t.path, userEnv, ["--auth-mode", authMode]);
+  } catch (err) {
+    stop();
+    throw err;
+  }
   const env = await evalInShell(runCli(["sandbox", "env", "--dir", t.path], { env: userEnv }).stdout, userEnv);
   const kc = runCli(["kubeconfig", "add", "--name", "sandbox"], { env });
   assert.equal(kc.status, 0, kc.stderr);

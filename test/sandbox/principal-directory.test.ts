@@ -18,6 +18,7 @@ import { motoState, startMoto, type MotoServer } from "../../src/sandbox/emulato
 import { listenOnLoopback } from "../../src/sandbox/emulator/net.js";
 import { SANDBOX_MEMBER_ACCOUNT, seedIdentityCenter, type IdentityCenterSeed } from "../../src/sandbox/identity-center.js";
 import { baseEnv, runAsync } from "../helpers.js";
+import { inMotoAccount } from "../aws-helpers.js";
 
 const ACCOUNT = "123456789012";
 const MEMBER = SANDBOX_MEMBER_ACCOUNT;
@@ -38,15 +39,7 @@ function directory(extra: Partial<PrincipalDirectoryOptions> = {}): AwsPrincipal
 
 /** An IAM client acting in `account` of moto (header-selected, for setting up and checking). */
 function iamIn(account: string): IAMClient {
-  const iam = new IAMClient({ region: REGION, endpoint: moto.url, credentials: SETUP });
-  iam.middlewareStack.add(
-    (next) => async (args) => {
-      (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = account;
-      return next(args);
-    },
-    { step: "build", name: "motoAccount" },
-  );
-  return iam;
+  return inMotoAccount(new IAMClient({ region: REGION, endpoint: moto.url, credentials: SETUP }), account);
 }
 
 async function refusal(p: Promise<unknown>): Promise<{ kind: string; line: string }> {

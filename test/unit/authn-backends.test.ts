@@ -63,6 +63,19 @@ test("AuthnBackends: sources made once, in order; not-ready ones skipped and rep
   assert.deepEqual(Object.values(made).map((s) => s.closed), [1, 1, 1]);
 });
 
+test("AuthnBackends while a backend has not loaded: only the backends before it answer, the rest wait (a match after it could be overruled)", async () => {
+  const made: Record<string, Source> = {};
+  const backends = new AuthnBackends(["DynamicFile", "EKSConfigMap", "MountedFile"], async (name) => (made[name] = new Source(name, name !== "EKSConfigMap")), silent);
+  await backends.start();
+  assert.equal(backends.current().length, 1);
+  assert.equal(backends.current()[0], made["DynamicFile"]!.data, "MountedFile is loaded but comes after the aws-auth watch");
+  assert.deepEqual(backends.pending(), ["EKSConfigMap"]);
+  made["EKSConfigMap"]!.data = mountedFileBackend({ mapRoles: [], mapUsers: [], mapAccounts: [] });
+  assert.deepEqual(backends.current(), [made["DynamicFile"]!.data, made["EKSConfigMap"]!.data, made["MountedFile"]!.data]);
+  assert.deepEqual(backends.pending(), []);
+  backends.close();
+});
+
 test("EKSAccessEntries over an access-entry source: by unique id, re-indexed only when the source's set changes", () => {
   const row = (id: string, username: string): DynamicFileRow => ({ rolearn: `arn:aws:iam::111122223333:role/${id}`, userid: id, username, groups: ["g"], accessPolicies: [] });
   let set: ReadonlyMap<string, DynamicFileRow> = new Map([["AROAONE", row("AROAONE", "one")]]);

@@ -267,3 +267,28 @@ test("{{EC2PrivateDNSName}}: EC2 is asked for the instance the session names, on
   const without = await run(deps({ verifier, rec }), { body: body("node") });
   assert.equal(without.status, 403, "no EC2 look-up configured: refused as an EC2 failure would be");
 });
+
+test("a backend of the order not loaded yet (start-up): a caller the loaded ones map is answered; one they do not map gets 500 (the apiserver retries), not a 403", async () => {
+  const rec = new Recorder();
+  const verifier = new FakeVerifier({ dev: session("Dev", "s", "AROADEV"), other: session("Other", "s", "AROAOTHER") });
+  const starting = deps({ verifier, rec, pending: () => ["EKSConfigMap"] });
+  const mapped = await run(starting, { body: body("dev") });
+  assert.equal(mapped.status, 200);
+  const waiting = await run(starting, { body: body("other") });
+  assert.equal(waiting.status, 500);
+  assert.deepEqual(JSON.parse(waiting.body), {
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: `arn:aws:iam::${ACCT}:role/Other is not mapped by the backends loaded so far; EKSConfigMap not loaded yet: the apiserver retries`,
+    reason: "InternalError",
+    code: 500,
+  });
+  assert.deepEqual(rec.reviews.at(-1), ["uknown_user", "not-ready"]);
+  // loaded: the same caller is refused as the peer refuses it
+  const ready = await run(deps({ verifier, rec, pending: () => [] }), { body: body("other") });
+  assert.equal(ready.status, 403);
+  // a bad token is refused at once either way (no backend can change that)
+  assert.equal((await run(starting, { body: body("junk") })).status, 403);
+});

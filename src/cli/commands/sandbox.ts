@@ -10,12 +10,25 @@ import { clearState, defaultSandboxDir, isAlive, isSandboxDaemon, logFile, readS
 import type { SandboxState } from "../../sandbox/sandbox.js";
 import { poll } from "../../sandbox/emulator/net.js";
 import type { AuthenticationMode } from "../../sandbox/emulator/access-entries.js";
+import type { AuthenticatorKind } from "../../sandbox/cluster/authenticator.js";
 
 export interface SandboxArgs {
   dir?: string | undefined;
   keep?: boolean | undefined;
   unset?: boolean | undefined;
   "auth-mode"?: string | undefined;
+  /** eks-access (default) or aws-iam-authenticator */
+  authenticator?: string | undefined;
+}
+
+/** The authenticator a sandbox state says it runs (state files of older versions ran the peer). */
+const authenticatorOf = (s: SandboxState): string => s.authenticator ?? "aws-iam-authenticator";
+
+/** A running sandbox asked for by another --authenticator than it runs: refused (it would not be what was asked for). */
+function checkAuthenticator(running: SandboxState, a: SandboxArgs, dir: string): void {
+  if (a.authenticator !== undefined && a.authenticator !== authenticatorOf(running)) {
+    throw new EksAccessError("config", `the sandbox running in ${dir} authenticates with ${authenticatorOf(running)}, not ${a.authenticator}`, { hint: "stop it first: eks-access sandbox down" });
+  }
 }
 
 const dirOf = (a: SandboxArgs): string => resolve(a.dir ?? defaultSandboxDir());
@@ -45,14 +58,18 @@ async function until<T>(probe: () => T | undefined, attempts: number, delayMs: n
 export async function sandboxUp(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const running = runningSandbox(dir);
-  if (running) return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}) in ${dir}\n`;
+  if (running) {
+    checkAuthenticator(running, a, dir);
+    return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}, authenticator ${authenticatorOf(running)}) in ${dir}\n`;
+  }
   const stale = readState(dir);
   if (stale) say(`removing the state file of a sandbox that is no longer running (pid ${stale.pid} is not its daemon)`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   clearState(dir);
   const log = openSync(logFile(dir), "w", 0o600);
   const mode = a["auth-mode"] ? ["--auth-mode", a["auth-mode"]] : [];
-  const child = spawn(process.execPath, [cliScript(), "sandbox", "daemon", "--dir", dir, ...mode], { detached: true, stdio: ["ignore", log, log], env: process.env });
+  const authenticator = a.authenticator ? ["--authenticator", a.authenticator] : [];
+  const child = spawn(process.execPath, [cliScript(), "sandbox", "daemon", "--dir", dir, ...mode, ...authenticator], { detached: true, stdio: ["ignore", log, log], env: process.env });
   closeSync(log);
   child.unref();
   const pid = child.pid!;
@@ -77,7 +94,7 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
     250,
   );
   if (!state) throw new EksAccessError("internal", "the sandbox did not start", { hint: `see ${logFile(dir)}` });
-  return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
+  return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}, authenticator ${authenticatorOf(state)}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
 }
 
 /** The daemon's own one-line error (it logs through the same reportError), as the `up` error. */
@@ -91,7 +108,13 @@ function daemonFailure(dir: string): EksAccessError {
 export async function sandboxDaemon(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   const { startSandbox } = await import("../../sandbox/sandbox.js");
-  const sandbox = await startSandbox({ dir, cli: cliScript(), authMode: a["auth-mode"] as AuthenticationMode | undefined, log: (l) => process.stdout.write(`${l}\n`) });
+  const sandbox = await startSandbox({
+    dir,
+    cli: cliScript(),
+    authMode: a["auth-mode"] as AuthenticationMode | undefined,
+    authenticator: a.authenticator as AuthenticatorKind | undefined,
+    log: (l) => process.stdout.write(`${l}\n`),
+  });
   writeState(dir, sandbox.state);
   process.stdout.write(`ready: cluster ${sandbox.state.clusterName} at ${sandbox.state.apiServer}\n`);
   await new Promise<void>((resolveStop) => {
@@ -140,7 +163,9 @@ export async function sandboxEnv(a: SandboxArgs): Promise<string> {
 export async function sandboxDemo(a: SandboxArgs): Promise<string> {
   const dir = dirOf(a);
   let started = false;
-  if (!runningSandbox(dir)) {
+  const running = runningSandbox(dir);
+  if (running) checkAuthenticator(running, a, dir);
+  else {
     say((await sandboxUp(a)).trim());
     started = true;
   }

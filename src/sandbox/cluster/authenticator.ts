@@ -80,19 +80,32 @@ export interface StartAwsIamAuthenticatorOptions {
   backendModeFile?: string;
 }
 
-export interface AwsIamAuthenticator {
+/** The two authenticators the sandbox can run as its TokenReview webhook. */
+export const AUTHENTICATORS = ["eks-access", "aws-iam-authenticator"] as const;
+export type AuthenticatorKind = (typeof AUTHENTICATORS)[number];
+
+/** A running TokenReview webhook (aws-iam-authenticator, or eks-access serve started the same way). */
+export interface TokenWebhookServer {
+  kind: AuthenticatorKind;
   /** https://127.0.0.1:PORT/authenticate */
   url: string;
   port: number;
+  /** The CA its serving certificate chains to. */
+  caFile: string;
+  /** Ready-made webhook options for startKube. */
+  webhook: KubeWebhook;
+  /** aws-iam-authenticator's config file it was started with */
+  configFile: string;
+  process: PeerProcess;
+  stop(): Promise<void>;
+}
+
+export interface AwsIamAuthenticator extends TokenWebhookServer {
+  kind: "aws-iam-authenticator";
   /** The authenticator's self-signed serving certificate (it is its own CA). */
   caFile: string;
   /** The webhook kubeconfig the authenticator generated (usable as --authentication-token-webhook-config-file). */
   kubeconfigFile: string;
-  /** Ready-made webhook options for startKube (v1beta1, the version the authenticator speaks). */
-  webhook: KubeWebhook;
-  configFile: string;
-  process: PeerProcess;
-  stop(): Promise<void>;
 }
 
 const READY_ATTEMPTS = 600; // x 100 ms
@@ -107,21 +120,7 @@ export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOpt
     await copyFile(opts.tls.certPath, join(stateDir, "cert.pem"));
     await copyFile(opts.tls.keyPath, join(stateDir, "key.pem"));
   }
-  const kubeconfigFile = join(opts.dir, "webhook.kubeconfig");
-  const configFile = join(opts.dir, "authenticator.yaml");
-  await writeFile(configFile, authenticatorConfig(opts, port, stateDir, kubeconfigFile));
-  const args = [
-    "server",
-    `--config=${configFile}`,
-    `--cluster-id=${opts.clusterId}`,
-    `--partition=${opts.partition ?? "aws"}`,
-    "--address=127.0.0.1",
-    `--port=${port}`,
-    `--state-dir=${stateDir}`,
-    `--generate-kubeconfig=${kubeconfigFile}`,
-    `--backend-mode=${(opts.backendModes ?? ["MountedFile"]).join(",")}`,
-    ...(opts.kubeconfig ? [`--kubeconfig=${opts.kubeconfig}`] : []),
-  ];
+  const { configFile, kubeconfigFile, args } = await writeAuthenticatorInputs(opts, port, stateDir);
   const env = { ...process.env, AWS_EC2_METADATA_DISABLED: "true", ...opts.env };
   const guard = await holdLoopbackPort(HEALTHZ_ALL_INTERFACES_PORT);
   let peer: PeerProcess;
@@ -142,7 +141,7 @@ export async function startAwsIamAuthenticator(opts: StartAwsIamAuthenticatorOpt
   }
   opts.log?.(`aws-iam-authenticator ready at ${url} (cluster id ${opts.clusterId})`);
   return {
-    url, port, caFile, kubeconfigFile, configFile, process: peer,
+    kind: "aws-iam-authenticator", url, port, caFile, kubeconfigFile, configFile, process: peer,
     webhook: { url, caFile, version: "v1beta1" },
     // v0.6.13 ignores SIGTERM (its signal handler stops the mappers, not the HTTP server): no grace
     stop: async () => {
@@ -171,8 +170,36 @@ async function holdLoopbackPort(port: number): Promise<{ release(): Promise<void
   };
 }
 
+/**
+ * Writes the authenticator's config file into `opts.dir` and answers it with the `server` flags the
+ * peer is started with — the same file and flags `eks-access serve` takes in its place.
+ */
+export async function writeAuthenticatorInputs(
+  opts: Omit<StartAwsIamAuthenticatorOptions, "binary">,
+  port: number,
+  stateDir: string,
+): Promise<{ configFile: string; kubeconfigFile: string; args: string[] }> {
+  await mkdir(opts.dir, { recursive: true });
+  const kubeconfigFile = join(opts.dir, "webhook.kubeconfig");
+  const configFile = join(opts.dir, "authenticator.yaml");
+  await writeFile(configFile, authenticatorConfig(opts, port, stateDir, kubeconfigFile));
+  const args = [
+    "server",
+    `--config=${configFile}`,
+    `--cluster-id=${opts.clusterId}`,
+    `--partition=${opts.partition ?? "aws"}`,
+    "--address=127.0.0.1",
+    `--port=${port}`,
+    `--state-dir=${stateDir}`,
+    `--generate-kubeconfig=${kubeconfigFile}`,
+    `--backend-mode=${(opts.backendModes ?? ["MountedFile"]).join(",")}`,
+    ...(opts.kubeconfig ? [`--kubeconfig=${opts.kubeconfig}`] : []),
+  ];
+  return { configFile, kubeconfigFile, args };
+}
+
 /** The viper config file: `clusterID` and the `server.*` keys of cmd/aws-iam-authenticator (v0.6.13). */
-export function authenticatorConfig(opts: StartAwsIamAuthenticatorOptions, port: number, stateDir: string, kubeconfigFile: string): string {
+export function authenticatorConfig(opts: Omit<StartAwsIamAuthenticatorOptions, "binary">, port: number, stateDir: string, kubeconfigFile: string): string {
   return stringify({
     clusterID: opts.clusterId,
     server: {
@@ -208,13 +235,19 @@ async function isHealthy(port: number, caFile: string): Promise<boolean> {
 }
 
 export interface TokenReviewResult {
-  /** HTTP status of the answer: the authenticator answers 403 for every denial. */
+  /** HTTP status of the answer: aws-iam-authenticator v0.6.13 answers 403 for every denial. */
   httpStatus: number;
+  /** the answer's apiVersion and kind ("" when it has none: v0.6.13 leaves them empty) */
+  apiVersion: string;
+  kind: string;
+  /** the TokenReview's status ({} for an answer that is a Status) */
   status: {
     authenticated?: boolean;
     user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
     error?: string;
   };
+  /** a refusal answered as a Kubernetes Status (what eks-access serve sends and the apiserver logs) */
+  refusal?: { message: string; reason?: string; code?: number };
 }
 
 /**
@@ -240,8 +273,10 @@ export async function postTokenReview(
       res.setEncoding("utf8").on("data", (c: string) => (text += c));
       res.on("end", () => {
         try {
-          const parsed = JSON.parse(text) as { status?: TokenReviewResult["status"] };
-          resolve({ httpStatus: res.statusCode ?? 0, status: parsed.status ?? {} });
+          const parsed = JSON.parse(text) as { apiVersion?: string; kind?: string; status?: unknown; message?: string; reason?: string; code?: number };
+          const base = { httpStatus: res.statusCode ?? 0, apiVersion: parsed.apiVersion ?? "", kind: parsed.kind ?? "" };
+          if (parsed.kind === "Status") resolve({ ...base, status: {}, refusal: { message: parsed.message ?? "", reason: parsed.reason, code: parsed.code } });
+          else resolve({ ...base, status: (parsed.status ?? {}) as TokenReviewResult["status"] });
         } catch {
           reject(new Error(`TokenReview POST ${webhook.url}: HTTP ${res.statusCode}, not JSON: ${text.slice(0, 200)}`));
         }
