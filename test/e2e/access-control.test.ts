@@ -13,9 +13,8 @@ import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
-import { evalInShell } from "./shell.js";
+import { evalInShell, eventually, whoamiAs } from "./shell.js";
 import { sandboxUp } from "./sandbox-up.js";
-import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
 const VIEW = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
@@ -43,19 +42,7 @@ const setup = (args: string[], input?: string) => {
 };
 /** kubectl as the principal of an AWS profile, through eks-access token (no token cache: every call re-authenticates) */
 const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
-const whoami = (profile: string): { username?: string; groups?: string[]; denied?: string } => {
-  const r = as(profile, ["auth", "whoami", "-o", "json"]);
-  if (r.status !== 0) return { denied: r.stderr.trim() };
-  const u = JSON.parse(r.stdout).status.userInfo;
-  return { username: u.username, groups: u.groups };
-};
-
-/** Polls (bounded: 120 × 250 ms) until `probe` holds: a change reaches the authenticator by a file reload. */
-async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
-  const r = await poll(probe, holds, 120, 250);
-  if (r.held) return r.value;
-  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
-}
+const whoami = (profile: string) => whoamiAs({ dir, env }, profile);
 
 function addRoleProfile(name: string, session: string): void {
   aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", TRUST);

@@ -12,9 +12,8 @@ import assert from "node:assert/strict";
 import { appendFileSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
-import { evalInShell } from "./shell.js";
+import { evalInShell, eventually, whoamiAs } from "./shell.js";
 import { sandboxUp } from "./sandbox-up.js";
-import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ACCT = "123456789012";
 const MEMBER = "210987654321";
@@ -37,17 +36,7 @@ const ok = (...args: string[]) => {
 };
 const admin = (args: string[]) => run("kubectl", ["--kubeconfig", join(dir, "kube", "admin.kubeconfig"), ...args], { env });
 const as = (profile: string, args: string[]) => run("kubectl", ["--kubeconfig", join(dir, `kc-${profile}`), ...args], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
-const whoami = (profile: string): { username?: string; groups?: string[]; denied?: string } => {
-  const r = as(profile, ["auth", "whoami", "-o", "json"]);
-  if (r.status !== 0) return { denied: r.stderr.trim() };
-  const u = JSON.parse(r.stdout).status.userInfo;
-  return { username: u.username, groups: u.groups };
-};
-async function eventually<T>(what: string, probe: () => T, holds: (v: T) => boolean): Promise<T> {
-  const r = await poll(probe, holds, 120, 250);
-  if (r.held) return r.value;
-  assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
-}
+const whoami = (profile: string) => whoamiAs({ dir, env }, profile);
 const awsAuthData = (): Record<string, string> => JSON.parse(admin(["get", "configmap", "aws-auth", "-n", "kube-system", "-o", "json"]).stdout || "{}").data ?? {};
 
 function profile(name: string, lines: string[]): void {
