@@ -44,6 +44,27 @@ export function requireTool(cmd: string, install: string): void {
   if (r.status !== 0) throw new Error(`${cmd} is not installed: ${install}`);
 }
 
+/** CPU time (user + system, all threads) a process has used so far, in ms (from /proc: 10 ms steps). */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime in clock ticks (USER_HZ 100)
+}
+
+/** Busy and total jiffies of each CPU (from /proc/stat), to tell which one a run saturated. */
+export function cpuTimes(): Map<string, { busy: number; total: number }> {
+  const out = new Map<string, { busy: number; total: number }>();
+  for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
+    const m = /^cpu(\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const v = m[2]!.trim().split(/\s+/).map(Number);
+    const idle = v[3]! + v[4]!; // idle + iowait
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    out.set(m[1]!, { busy: total - idle, total });
+  }
+  return out;
+}
+
 export interface Key {
   userName: string;
   arn: string;
@@ -105,6 +126,8 @@ export const reviewBody = (token: string): string => JSON.stringify({ apiVersion
 
 export interface StsRig {
   dir: string;
+  /** moto_server's process (its CPU time is part of the STS side's) */
+  motoPid: number;
   keys: Key[];
   caPath: string;
   verifier: StsVerifier;
@@ -160,6 +183,7 @@ export async function startStsRig(opts: StsRigOptions): Promise<StsRig> {
     }
     return {
       dir,
+      motoPid: moto.pid,
       keys,
       caPath: ca.certPath,
       verifier,

@@ -22,7 +22,7 @@ import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  CLUSTER_ID, configSummary, distinctTokens, pin, requireTool, reviewBody, startPeer, startServe, startStsRig, STS_HOST,
+  CLUSTER_ID, configSummary, cpuMs, cpuTimes, distinctTokens, pin, requireTool, reviewBody, startPeer, startServe, startStsRig, STS_HOST,
   type ServerUnderTest, type StsRig,
 } from "./authn-rig.js";
 
@@ -62,23 +62,42 @@ interface Run {
   p50: number;
   p99: number;
   requests: number;
+  /** CPU time the server under test spent per answer (µs), and its share of its CPU (%) */
+  cpuUsPerReview: number;
+  serverCpu: number;
+  /** how busy each CPU was (%, everything on it: the other CPU's work of other programs too) */
+  busy: Record<string, number>;
 }
 
-/** One wrk run (on LOAD_CPU, as this process is); fails on any error or any unauthenticated answer. */
-async function wrk(url: string, linesFile: string, max: number, seconds: number, extra: string[] = []): Promise<Run> {
+/**
+ * One wrk run (on LOAD_CPU, as this process is); fails on any error or any unauthenticated answer.
+ * `serverPid`: the process whose CPU time is counted.
+ */
+async function wrk(url: string, linesFile: string, max: number, seconds: number, serverPid: number, extra: string[] = []): Promise<Run> {
+  const cpu0 = cpuMs(serverPid);
+  const cores0 = cpuTimes();
+  const t0 = performance.now();
   const child = spawn("wrk", ["-t1", `-c${CONNECTIONS}`, `-d${seconds}s`, "--timeout", "10s", "-s", script, url, "--", linesFile, String(max), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr.on("data", (d: Buffer) => (err += d.toString()));
   const code = await new Promise<number | null>((r) => child.once("exit", r));
+  const wallMs = performance.now() - t0;
+  const serverMs = cpuMs(serverPid) - cpu0;
+  const cores1 = cpuTimes();
+  const busy: Record<string, number> = {};
+  for (const [cpu, t] of cores1) {
+    const b = cores0.get(cpu);
+    if (b && t.total > b.total) busy[cpu] = (100 * (t.busy - b.busy)) / (t.total - b.total);
+  }
   const line = out.split("\n").find((l) => l.startsWith("{"));
   if (code !== 0 || line === undefined) throw new Error(`wrk exited ${code}: ${err.trim() || out.trim()}`);
   const r = JSON.parse(line) as WrkResult;
   const errors = r.connectErrors + r.readErrors + r.writeErrors + r.timeouts;
   if (errors > 0 || r.non2xx > 0 || r.notOk > 0) throw new Error(`wrk ${url}: ${JSON.stringify(r)}`);
   if (r.answered === 0) throw new Error(`wrk ${url}: no request answered`);
-  return { rps: r.answered / (r.elapsedUs / 1e6), p50: r.p50Us / 1000, p99: r.p99Us / 1000, requests: r.answered };
+  return { rps: r.answered / (r.elapsedUs / 1e6), p50: r.p50Us / 1000, p99: r.p99Us / 1000, requests: r.answered, cpuUsPerReview: (serverMs * 1000) / r.answered, serverCpu: (100 * serverMs) / wallMs, busy };
 }
 
 const median = (xs: number[]): number => {
@@ -106,11 +125,22 @@ interface Summary {
   rps: number;
   p50: number;
   p99: number;
+  cpuUsPerReview: number;
+  serverCpu: number;
+  busyServerCpu: number;
+  busyLoadCpu: number;
 }
 
 function summarize(runs: Run[]): Summary {
-  return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+  const m = (f: (r: Run) => number): number => median(runs.map(f));
+  return {
+    rps: m((r) => r.rps), p50: m((r) => r.p50), p99: m((r) => r.p99), cpuUsPerReview: m((r) => r.cpuUsPerReview), serverCpu: m((r) => r.serverCpu),
+    busyServerCpu: m((r) => r.busy[SERVER_CPU] ?? NaN), busyLoadCpu: m((r) => r.busy[LOAD_CPU] ?? NaN),
+  };
 }
+
+const describe = (r: Run): string =>
+  `${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms (${r.requests}; server ${r.cpuUsPerReview.toFixed(0)} µs CPU/review, ${r.serverCpu.toFixed(0)}% of a CPU; CPU${SERVER_CPU} ${r.busy[SERVER_CPU]?.toFixed(0)}% CPU${LOAD_CPU} ${r.busy[LOAD_CPU]?.toFixed(0)}% busy)`;
 
 async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts: Summary; a: [Summary, Summary]; b: [Summary, Summary] }> {
   const t0 = Date.now();
@@ -121,7 +151,7 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
     // the STS verifier alone: plain HTTP GETs of distinct presigned URLs, as the gateway forwards them
     at("STS side ready");
     const stsRuns: Run[] = [];
-    for (let r = 0; r < ROUNDS; r++) stsRuns.push(await wrk(rig.verifier.url, await freshTokens(rig, REQUESTS_A, `sts-${r}`, "path"), REQUESTS_A, SECONDS, ["get", STS_HOST, CLUSTER_ID]));
+    for (let r = 0; r < ROUNDS; r++) stsRuns.push(await wrk(rig.verifier.url, await freshTokens(rig, REQUESTS_A, `sts-${r}`, "path"), REQUESTS_A, SECONDS, process.pid, ["get", STS_HOST, CLUSTER_ID]));
     const sts = summarize(stsRuns);
     if (mode === STS_MODES[0]) console.log(`mapping, the same rows in both servers' config file: ${configSummary(rig)}`);
     console.log(`[${mode}] STS verifier alone: ${sts.rps.toFixed(0)} req/s, p50 ${sts.p50.toFixed(2)} ms, p99 ${sts.p99.toFixed(2)} ms`);
@@ -131,8 +161,8 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
     const workingSet = await freshTokens(rig, WORKING_SET, "working-set");
     for (const s of servers) {
       // warm-up: the JIT, the connections to STS, the working set verified once
-      await wrk(`${s.origin}`, await freshTokens(rig, 2_000, `warm-${s.name}`), 2_000, 5);
-      await wrk(`${s.origin}`, workingSet, 5_000, 5);
+      await wrk(s.origin, await freshTokens(rig, 2_000, `warm-${s.name}`), 2_000, 5, s.pid);
+      await wrk(s.origin, workingSet, 5_000, 5, s.pid);
     }
     at("warmed up");
     const a: Run[][] = [[], []];
@@ -141,11 +171,12 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const i of order) {
         const s = servers[i]!;
-        const ra = await wrk(s.origin, await freshTokens(rig, REQUESTS_A + CONNECTIONS, `a-${r}-${i}`), REQUESTS_A, SECONDS);
+        const ra = await wrk(s.origin, await freshTokens(rig, REQUESTS_A + CONNECTIONS, `a-${r}-${i}`), REQUESTS_A, SECONDS, s.pid);
         a[i]!.push(ra);
-        const rb = await wrk(s.origin, workingSet, REQUESTS_B, SECONDS);
+        console.log(`[${mode}] round ${r + 1} ${s.name} (a): ${describe(ra)}`);
+        const rb = await wrk(s.origin, workingSet, REQUESTS_B, SECONDS, s.pid);
         b[i]!.push(rb);
-        console.log(`[${mode}] round ${r + 1} ${s.name}: (a) ${ra.rps.toFixed(0)} req/s p50 ${ra.p50.toFixed(2)} p99 ${ra.p99.toFixed(2)} ms (${ra.requests}); (b) ${rb.rps.toFixed(0)} req/s p50 ${rb.p50.toFixed(2)} p99 ${rb.p99.toFixed(2)} ms (${rb.requests})`);
+        console.log(`[${mode}] round ${r + 1} ${s.name} (b): ${describe(rb)}`);
       }
     }
     return { mode, sts, a: [summarize(a[0]!), summarize(a[1]!)], b: [summarize(b[0]!), summarize(b[1]!)] };
@@ -165,14 +196,15 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`(a) distinct tokens, ≤ ${REQUESTS_A} per run; (b) ${WORKING_SET} tokens repeated, ≤ ${REQUESTS_B} per run`);
   const row = (cols: string[]): string => `| ${cols.join(" | ")} |`;
-  console.log(row(["STS verifier", "workload", "server", "req/s", "p50 ms", "p99 ms", "serve / peer req/s", "serve / peer p99"]));
-  console.log(row(Array(8).fill("---")));
+  console.log(row(["STS verifier", "workload", "server", "req/s", "p50 ms", "p99 ms", "serve / peer req/s", "serve / peer p99", "server CPU µs/review", `CPU${SERVER_CPU} busy`, `CPU${LOAD_CPU} busy`]));
+  console.log(row(Array(11).fill("---")));
+  const pc = (x: number): string => `${x.toFixed(0)}%`;
   for (const r of results) {
-    console.log(row([r.mode, "STS alone", "(verifier, plain HTTP)", r.sts.rps.toFixed(0), r.sts.p50.toFixed(2), r.sts.p99.toFixed(2), "", ""]));
+    console.log(row([r.mode, "STS alone", "(the verifier, plain HTTP)", r.sts.rps.toFixed(0), r.sts.p50.toFixed(2), r.sts.p99.toFixed(2), "", "", "", pc(r.sts.busyServerCpu), pc(r.sts.busyLoadCpu)]));
     for (const [w, pair] of [["(a) distinct", r.a], ["(b) 100 repeated", r.b]] as const) {
       const [peer, serve] = pair;
-      console.log(row([r.mode, w, "aws-iam-authenticator", peer.rps.toFixed(0), peer.p50.toFixed(2), peer.p99.toFixed(2), "", ""]));
-      console.log(row([r.mode, w, "eks-access serve", serve.rps.toFixed(0), serve.p50.toFixed(2), serve.p99.toFixed(2), `${(serve.rps / peer.rps).toFixed(2)}×`, `${(serve.p99 / peer.p99).toFixed(2)}×`]));
+      console.log(row([r.mode, w, "aws-iam-authenticator", peer.rps.toFixed(0), peer.p50.toFixed(2), peer.p99.toFixed(2), "", "", peer.cpuUsPerReview.toFixed(0), pc(peer.busyServerCpu), pc(peer.busyLoadCpu)]));
+      console.log(row([r.mode, w, "eks-access serve", serve.rps.toFixed(0), serve.p50.toFixed(2), serve.p99.toFixed(2), `${(serve.rps / peer.rps).toFixed(2)}×`, `${(serve.p99 / peer.p99).toFixed(2)}×`, serve.cpuUsPerReview.toFixed(0), pc(serve.busyServerCpu), pc(serve.busyLoadCpu)]));
     }
   }
 }
