@@ -67,13 +67,16 @@ interface Run {
   serverCpu: number;
   /** how busy each CPU was (%, everything on it: the other CPU's work of other programs too) */
   busy: Record<string, number>;
+  /** connections the server opened to STS (CONNECTs through the proxy) per 1,000 answers */
+  stsConnectsPerK: number;
 }
 
 /**
  * One wrk run (on LOAD_CPU, as this process is); fails on any error or any unauthenticated answer.
  * `serverPid`: the process whose CPU time is counted.
  */
-async function wrk(url: string, linesFile: string, max: number, seconds: number, serverPid: number, extra: string[] = []): Promise<Run> {
+async function wrk(url: string, linesFile: string, max: number, seconds: number, serverPid: number, rig: StsRig, extra: string[] = []): Promise<Run> {
+  const connects0 = rig.proxy.events.length;
   const cpu0 = cpuMs(serverPid);
   const cores0 = cpuTimes();
   const t0 = performance.now();
@@ -97,7 +100,7 @@ async function wrk(url: string, linesFile: string, max: number, seconds: number,
   const errors = r.connectErrors + r.readErrors + r.writeErrors + r.timeouts;
   if (errors > 0 || r.non2xx > 0 || r.notOk > 0) throw new Error(`wrk ${url}: ${JSON.stringify(r)}`);
   if (r.answered === 0) throw new Error(`wrk ${url}: no request answered`);
-  return { rps: r.answered / (r.elapsedUs / 1e6), p50: r.p50Us / 1000, p99: r.p99Us / 1000, requests: r.answered, cpuUsPerReview: (serverMs * 1000) / r.answered, serverCpu: (100 * serverMs) / wallMs, busy };
+  return { rps: r.answered / (r.elapsedUs / 1e6), p50: r.p50Us / 1000, p99: r.p99Us / 1000, requests: r.answered, cpuUsPerReview: (serverMs * 1000) / r.answered, serverCpu: (100 * serverMs) / wallMs, busy, stsConnectsPerK: ((rig.proxy.events.length - connects0) * 1000) / r.answered };
 }
 
 const median = (xs: number[]): number => {
@@ -129,18 +132,19 @@ interface Summary {
   serverCpu: number;
   busyServerCpu: number;
   busyLoadCpu: number;
+  stsConnectsPerK: number;
 }
 
 function summarize(runs: Run[]): Summary {
   const m = (f: (r: Run) => number): number => median(runs.map(f));
   return {
     rps: m((r) => r.rps), p50: m((r) => r.p50), p99: m((r) => r.p99), cpuUsPerReview: m((r) => r.cpuUsPerReview), serverCpu: m((r) => r.serverCpu),
-    busyServerCpu: m((r) => r.busy[SERVER_CPU] ?? NaN), busyLoadCpu: m((r) => r.busy[LOAD_CPU] ?? NaN),
+    busyServerCpu: m((r) => r.busy[SERVER_CPU] ?? NaN), busyLoadCpu: m((r) => r.busy[LOAD_CPU] ?? NaN), stsConnectsPerK: m((r) => r.stsConnectsPerK),
   };
 }
 
 const describe = (r: Run): string =>
-  `${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms (${r.requests}; server ${r.cpuUsPerReview.toFixed(0)} µs CPU/review, ${r.serverCpu.toFixed(0)}% of a CPU; CPU${SERVER_CPU} ${r.busy[SERVER_CPU]?.toFixed(0)}% CPU${LOAD_CPU} ${r.busy[LOAD_CPU]?.toFixed(0)}% busy)`;
+  `${r.rps.toFixed(0)} req/s p50 ${r.p50.toFixed(2)} p99 ${r.p99.toFixed(2)} ms (${r.requests}; server ${r.cpuUsPerReview.toFixed(0)} µs CPU/review, ${r.serverCpu.toFixed(0)}% of a CPU; CPU${SERVER_CPU} ${r.busy[SERVER_CPU]?.toFixed(0)}% CPU${LOAD_CPU} ${r.busy[LOAD_CPU]?.toFixed(0)}% busy; ${r.stsConnectsPerK.toFixed(1)} new STS connections per 1,000)`;
 
 async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts: Summary; a: [Summary, Summary]; b: [Summary, Summary] }> {
   const t0 = Date.now();
@@ -151,7 +155,7 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
     // the STS verifier alone: plain HTTP GETs of distinct presigned URLs, as the gateway forwards them
     at("STS side ready");
     const stsRuns: Run[] = [];
-    for (let r = 0; r < ROUNDS; r++) stsRuns.push(await wrk(rig.verifier.url, await freshTokens(rig, REQUESTS_A, `sts-${r}`, "path"), REQUESTS_A, SECONDS, process.pid, ["get", STS_HOST, CLUSTER_ID]));
+    for (let r = 0; r < ROUNDS; r++) stsRuns.push(await wrk(rig.verifier.url, await freshTokens(rig, REQUESTS_A, `sts-${r}`, "path"), REQUESTS_A, SECONDS, process.pid, rig, ["get", STS_HOST, CLUSTER_ID]));
     const sts = summarize(stsRuns);
     if (mode === STS_MODES[0]) console.log(`mapping, the same rows in both servers' config file: ${configSummary(rig)}`);
     console.log(`[${mode}] STS verifier alone: ${sts.rps.toFixed(0)} req/s, p50 ${sts.p50.toFixed(2)} ms, p99 ${sts.p99.toFixed(2)} ms`);
@@ -161,8 +165,8 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
     const workingSet = await freshTokens(rig, WORKING_SET, "working-set");
     for (const s of servers) {
       // warm-up: the JIT, the connections to STS, the working set verified once
-      await wrk(s.origin, await freshTokens(rig, 2_000, `warm-${s.name}`), 2_000, 5, s.pid);
-      await wrk(s.origin, workingSet, 5_000, 5, s.pid);
+      await wrk(s.origin, await freshTokens(rig, 2_000, `warm-${s.name}`), 2_000, 5, s.pid, rig);
+      await wrk(s.origin, workingSet, 5_000, 5, s.pid, rig);
     }
     at("warmed up");
     const a: Run[][] = [[], []];
@@ -171,10 +175,10 @@ async function benchMode(mode: "sandbox" | "fast"): Promise<{ mode: string; sts:
       const order = r % 2 === 0 ? [0, 1] : [1, 0];
       for (const i of order) {
         const s = servers[i]!;
-        const ra = await wrk(s.origin, await freshTokens(rig, REQUESTS_A + CONNECTIONS, `a-${r}-${i}`), REQUESTS_A, SECONDS, s.pid);
+        const ra = await wrk(s.origin, await freshTokens(rig, REQUESTS_A + CONNECTIONS, `a-${r}-${i}`), REQUESTS_A, SECONDS, s.pid, rig);
         a[i]!.push(ra);
         console.log(`[${mode}] round ${r + 1} ${s.name} (a): ${describe(ra)}`);
-        const rb = await wrk(s.origin, workingSet, REQUESTS_B, SECONDS, s.pid);
+        const rb = await wrk(s.origin, workingSet, REQUESTS_B, SECONDS, s.pid, rig);
         b[i]!.push(rb);
         console.log(`[${mode}] round ${r + 1} ${s.name} (b): ${describe(rb)}`);
       }
@@ -196,15 +200,15 @@ async function main(): Promise<void> {
   console.log("");
   console.log(`(a) distinct tokens, ≤ ${REQUESTS_A} per run; (b) ${WORKING_SET} tokens repeated, ≤ ${REQUESTS_B} per run`);
   const row = (cols: string[]): string => `| ${cols.join(" | ")} |`;
-  console.log(row(["STS verifier", "workload", "server", "req/s", "p50 ms", "p99 ms", "serve / peer req/s", "serve / peer p99", "server CPU µs/review", `CPU${SERVER_CPU} busy`, `CPU${LOAD_CPU} busy`]));
-  console.log(row(Array(11).fill("---")));
+  console.log(row(["STS verifier", "workload", "server", "req/s", "p50 ms", "p99 ms", "serve / peer req/s", "serve / peer p99", "server CPU µs/review", "new STS conns /1k", `CPU${SERVER_CPU} busy`, `CPU${LOAD_CPU} busy`]));
+  console.log(row(Array(12).fill("---")));
   const pc = (x: number): string => `${x.toFixed(0)}%`;
   for (const r of results) {
-    console.log(row([r.mode, "STS alone", "(the verifier, plain HTTP)", r.sts.rps.toFixed(0), r.sts.p50.toFixed(2), r.sts.p99.toFixed(2), "", "", "", pc(r.sts.busyServerCpu), pc(r.sts.busyLoadCpu)]));
+    console.log(row([r.mode, "STS alone", "(the verifier, plain HTTP)", r.sts.rps.toFixed(0), r.sts.p50.toFixed(2), r.sts.p99.toFixed(2), "", "", "", "", pc(r.sts.busyServerCpu), pc(r.sts.busyLoadCpu)]));
     for (const [w, pair] of [["(a) distinct", r.a], ["(b) 100 repeated", r.b]] as const) {
       const [peer, serve] = pair;
-      console.log(row([r.mode, w, "aws-iam-authenticator", peer.rps.toFixed(0), peer.p50.toFixed(2), peer.p99.toFixed(2), "", "", peer.cpuUsPerReview.toFixed(0), pc(peer.busyServerCpu), pc(peer.busyLoadCpu)]));
-      console.log(row([r.mode, w, "eks-access serve", serve.rps.toFixed(0), serve.p50.toFixed(2), serve.p99.toFixed(2), `${(serve.rps / peer.rps).toFixed(2)}×`, `${(serve.p99 / peer.p99).toFixed(2)}×`, serve.cpuUsPerReview.toFixed(0), pc(serve.busyServerCpu), pc(serve.busyLoadCpu)]));
+      console.log(row([r.mode, w, "aws-iam-authenticator", peer.rps.toFixed(0), peer.p50.toFixed(2), peer.p99.toFixed(2), "", "", peer.cpuUsPerReview.toFixed(0), peer.stsConnectsPerK.toFixed(1), pc(peer.busyServerCpu), pc(peer.busyLoadCpu)]));
+      console.log(row([r.mode, w, "eks-access serve", serve.rps.toFixed(0), serve.p50.toFixed(2), serve.p99.toFixed(2), `${(serve.rps / peer.rps).toFixed(2)}×`, `${(serve.p99 / peer.p99).toFixed(2)}×`, serve.cpuUsPerReview.toFixed(0), serve.stsConnectsPerK.toFixed(1), pc(serve.busyServerCpu), pc(serve.busyLoadCpu)]));
     }
   }
 }

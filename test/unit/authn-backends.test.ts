@@ -142,7 +142,13 @@ test("metrics: the peer's names and eks-access's, in Prometheus' text format", a
   m.ec2DescribeInstancesCall();
   m.configMapWatchFailure();
   m.dynamicFileFailure();
+  let stats = { cacheEntries: 3, stsCallsInFlight: 2 };
+  m.watchVerifier(() => stats);
   const { contentType, body } = await m.exposition();
+  stats = { cacheEntries: 7, stsCallsInFlight: 0 };
+  const later = (await m.exposition()).body;
+  assert.match(later, /^eks_access_authn_token_cache_entries 7$/m, "read again at each scrape");
+  assert.match(later, /^eks_access_authn_sts_calls_in_flight 0$/m);
   assert.match(contentType, /^text\/plain/);
   for (const line of [
     'aws_iam_authenticator_authenticate_latency_seconds_count{result="sts_throttling"} 1',
@@ -159,6 +165,8 @@ test("metrics: the peer's names and eks-access's, in Prometheus' text format", a
     'eks_access_authn_mapping_load_failures_total{backend="EKSConfigMap"} 1',
     'eks_access_authn_mapping_stale{backend="EKSConfigMap"} 1',
     'eks_access_authn_iam_lookups_total{kind="role",result="call"} 1',
+    "eks_access_authn_token_cache_entries 3",
+    "eks_access_authn_sts_calls_in_flight 2",
   ]) {
     assert.ok(body.includes(line), line);
   }

@@ -289,6 +289,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
       limited: (scope) => metrics.stsLimited(scope),
     },
   });
+  metrics.watchVerifier(() => verifier.stats());
   const beyond = { rolePaths: a["match-role-paths"] === true, iamGroups: a["match-iam-groups"] === true, ssoPermissionSets: a["match-sso-permission-sets"] === true };
   const aws = async (): Promise<{ region: string | undefined; credentials: () => Promise<import("@smithy/types").AwsCredentialIdentity> }> => {
     const { awsSession } = await import("../../compose.js");
