@@ -11,8 +11,15 @@
  * Each for two STS verifiers: "sandbox" (reads moto's state for every request, as the sandbox does)
  * and "fast" (the same verifier sharing moto's state dump for 5 s: the signature check only). The STS
  * verifier is first loaded alone (wrk GETs of the presigned URLs, no TLS) to show its own ceiling.
- * Rounds interleave the servers (order swapped each round); medians are reported.
+ * Rounds interleave the servers (order swapped each round); medians are reported, with what tells
+ * where the time went: the server's own CPU time per review (/proc), the new connections it opened
+ * to STS (CONNECTs seen by the proxy) and how busy each CPU was — CPU 1 at 100% means the STS side
+ * (proxy, gateway TLS, verifier, moto) and wrk were the limit, not the server. The machine may be
+ * shared: other programs show up in the CPUs' busy figures.
  * Bounded: each run stops at BENCH_REQUESTS_A / BENCH_REQUESTS_B answers or BENCH_SECONDS, whichever first.
+ * wrk rather than autocannon or h2load: a C load generator costs the shared CPU little per request,
+ * its Lua hook hands every request its own body (distinct tokens) and stops after a count, and it
+ * reports latency percentiles; h2load sends one body for all requests, autocannon spends more CPU.
  *
  *   npm run bench:authn     (needs wrk: apt-get install wrk; the peers built: tools/peers/build.sh)
  *   env: BENCH_ROUNDS (3), BENCH_SECONDS (12), BENCH_CONNECTIONS (32), BENCH_REQUESTS_A (25000),
