@@ -74,15 +74,35 @@ interface Run {
   serverCpu: number;
   /** how busy each CPU was (%, everything on it: the other CPU's work of other programs too) */
   busy: Record<string, number>;
-  /** connections the server opened to STS (CONNECTs through the proxy) per 1,000 answers */
+  /** connections the server opened to STS (CONNECTs through the proxy, until they stop) per 1,000 answers */
   stsConnectsPerK: number;
 }
 
 /**
- * One wrk run (on LOAD_CPU, as this process is); fails on any error or any unauthenticated answer.
+ * Waits (at most 60 s) until no new connection has gone through the proxy for 2 s: a run must not
+ * start while the STS side still serves the previous one. aws-iam-authenticator's Go client leaves
+ * thousands of connection attempts queued at the proxy when the STS side is saturated (it dials
+ * for every request that finds no idle connection and keeps 2 idle per host); they are served
+ * after its run ends and would slow the next run down and be counted for the wrong server.
+ */
+async function settle(rig: StsRig): Promise<void> {
+  let last = rig.proxy.events.length;
+  let quiet = 0;
+  for (let i = 0; i < 120 && quiet < 4; i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = rig.proxy.events.length;
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
+/**
+ * One wrk run (on LOAD_CPU, as this process is), after the STS side has settled; fails on any
+ * error or any unauthenticated answer.
  * `serverPid`: the process whose CPU time is counted.
  */
 async function wrk(url: string, linesFile: string, max: number, seconds: number, serverPid: number, rig: StsRig, extra: string[] = []): Promise<Run> {
+  await settle(rig);
   const connects0 = rig.proxy.events.length;
   const cpu0 = cpuMs(serverPid);
   const cores0 = cpuTimes();
@@ -107,6 +127,7 @@ async function wrk(url: string, linesFile: string, max: number, seconds: number,
   const errors = r.connectErrors + r.readErrors + r.writeErrors + r.timeouts;
   if (errors > 0 || r.non2xx > 0 || r.notOk > 0) throw new Error(`wrk ${url}: ${JSON.stringify(r)}`);
   if (r.answered === 0) throw new Error(`wrk ${url}: no request answered`);
+  await settle(rig); // the connections the run left queued count for it
   return { rps: r.answered / (r.elapsedUs / 1e6), p50: r.p50Us / 1000, p99: r.p99Us / 1000, requests: r.answered, cpuUsPerReview: (serverMs * 1000) / r.answered, serverCpu: (100 * serverMs) / wallMs, busy, stsConnectsPerK: ((rig.proxy.events.length - connects0) * 1000) / r.answered };
 }
 
