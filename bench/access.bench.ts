@@ -12,7 +12,7 @@
  *      ConfigMap may hold, so no live aws-auth has them. Setting up 5,000 entries takes minutes: the
  *      emulator rewrites its state and dynamic file on every change.
  *   npm run bench:access      (BENCH_REPEAT, BENCH_SANDBOX=0 to skip (2), BENCH_SANDBOX_ENTRIES, BENCH_SANDBOX_ROWS)
- * The npm script runs under the e2e lock (flock /tmp/eks-access-e2e.lock), as (2) starts a sandbox.
+ * (2) starts a sandbox: run no other sandbox at the same time (aws-iam-authenticator's fixed port 21363).
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

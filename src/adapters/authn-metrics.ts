@@ -8,7 +8,7 @@
  *    _ec2_describe_instances_calls_total;
  *  - eks-access's: decisions by outcome, matches beyond the peer, mapping loads refused and which
  *    backend runs on its last good data, IAM look-ups, the verified-token cache's hits and misses
- *    and the STS call latency;
+ *    and the STS call latency, the cache's size and the STS calls under way;
  *  - Node's process metrics (process_*, nodejs_*).
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
@@ -88,6 +88,16 @@ export class PromAuthnMetrics implements AuthnMetrics {
   /** for the verifier: our own limit refused an STS call */
   stsLimited(scope: string): void {
     this.limited.inc({ scope });
+  }
+
+  /** gauges read from the verifier at each scrape: verified tokens cached, STS calls under way */
+  watchVerifier(stats: () => { cacheEntries: number; stsCallsInFlight: number }): void {
+    new Gauge({ name: `${OURS}_token_cache_entries`, help: "Verified tokens in the cache (bounded by --token-cache-size)", registers: [this.registry], collect() {
+      this.set(stats().cacheEntries);
+    } });
+    new Gauge({ name: `${OURS}_sts_calls_in_flight`, help: "STS calls under way", registers: [this.registry], collect() {
+      this.set(stats().stsCallsInFlight);
+    } });
   }
 
   /** the text exposition format, and its content type */

@@ -20,6 +20,7 @@ import {
   type ParsedPresign,
 } from "../../src/sandbox/emulator/sigv4-verify.js";
 import { startStsVerifier, type StsVerifier } from "../../src/sandbox/emulator/sts-verifier.js";
+import { poll } from "../../src/sandbox/emulator/net.js";
 
 const ORACLE = join(dirname(fileURLToPath(import.meta.url)), "oracle");
 const exec = promisify(execFile);
@@ -398,6 +399,27 @@ describe("local STS verifier against moto_server and botocore-signed tokens", ()
     assert.equal(body.Error.Code, "SignatureDoesNotMatch");
     assert.equal(body.Error.Type, "Sender");
     assert.ok(body.RequestId.length > 0);
+  });
+
+  it("stateMaxAgeMs shares moto's state dump for that long (a benchmark's setting); by default a key made a moment ago is known at once", async () => {
+    const shared = await startStsVerifier({ motoUrl: moto.url, now: () => clock, stateMaxAgeMs: 600_000 });
+    const aging = await startStsVerifier({ motoUrl: moto.url, now: () => clock, stateMaxAgeMs: 200 });
+    try {
+      for (const v of [shared, aging]) assert.equal((await send(v, t.user!.url, atHost(t.user!))).status, 200, "state read once");
+      const bob = await python<SeedOut>("moto_seed.py", { endpointUrl: moto.url, user: { name: "bob", path: "/" } });
+      const [token] = await python<Presigned[]>("presign_eks_token.py", [{ region: "us-west-2", clusterId: "test-cluster", endpointUrl: verifier.url, now: signedAt.toISOString(), accessKeyId: bob.user!.accessKeyId, secretAccessKey: bob.user!.secretAccessKey }]);
+      const reply = await send(verifier, token!.url, atHost(token!));
+      assert.equal(reply.status, 200, "the default verifier reads moto for every request");
+      assert.equal(xmlField(reply.body, "Arn"), bob.user!.arn);
+      const stale = await send(shared, token!.url, atHost(token!));
+      assert.equal(stale.status, 403);
+      assert.equal(xmlField(stale.body, "Code"), "InvalidClientTokenId", "the shared dump predates bob's key");
+      const later = await poll(() => send(aging, token!.url, atHost(token!)), (r) => r.status === 200, 50);
+      assert.ok(later.held, "a dump older than stateMaxAgeMs is read again");
+    } finally {
+      await shared.stop();
+      await aging.stop();
+    }
   });
 
   it("never echoes a secret or the signature key material in its answers", async () => {

@@ -106,6 +106,41 @@ test("the JSON log redacts tokens, signatures and secrets at any of three levels
   assert.doesNotMatch(out, /SECRET\d/);
 });
 
+test("the JSON log redacts at any depth and in any letter case, in arrays too, and copies only what it censors", async () => {
+  let out = "";
+  const log = jsonLog(new Writable({ write: (c, _e, cb) => ((out += c.toString()), cb()) }));
+  const clean = { arn: "arn:aws:iam::111122223333:user/alice", groups: ["devs"], nested: { a: { b: { c: "kept" } } } };
+  const frozen = Object.freeze({ ...clean, deep: Object.freeze({ l1: Object.freeze({ l2: Object.freeze({ l3: Object.freeze({ TOKEN: "SECRET6" }) }) }) }) });
+  log.info("y", clean);
+  log.warn("z", frozen); // frozen: the censoring must copy, never write into the caller's object
+  log.error("w", { list: [{ Authorization: "SECRET7" }, "plain"], "x-amz-security-token": "SECRET8" });
+  await new Promise((r) => setImmediate(r));
+  const [y, z, w] = out.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual({ arn: y!["arn"], groups: y!["groups"], nested: y!["nested"] }, clean, "fields without secrets are logged as given");
+  assert.equal((((z!["deep"] as Record<string, Record<string, Record<string, Record<string, unknown>>>>)["l1"]!)["l2"]!)["l3"]!["TOKEN"], "[redacted]");
+  assert.deepEqual(w!["list"], [{ Authorization: "[redacted]" }, "plain"]);
+  assert.equal(w!["x-amz-security-token"], "[redacted]");
+  assert.doesNotMatch(out, /SECRET\d/);
+  assert.equal(frozen.deep.l1.l2.l3.TOKEN, "SECRET6", "the caller's object is untouched");
+});
+
+test("the JSON log on stderr (serve's, written asynchronously) loses nothing at exit and keeps the order", async () => {
+  const { spawnSync } = await import("node:child_process");
+  const code = `const { jsonLog } = await import(${JSON.stringify(new URL("../../src/adapters/logger.ts", import.meta.url).href)});
+const log = jsonLog(undefined, "info");
+for (let i = 0; i < 2000; i++) log.info("line", { i, token: "SECRET9" });
+log.info("last");
+process.exit(0);`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr.slice(-500));
+  const lines = r.stderr.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg: string; i?: number; token?: string });
+  assert.equal(lines.length, 2001, "every line, the last ones written at exit");
+  assert.deepEqual(lines.slice(0, 3).map((l) => l.i), [0, 1, 2], "in order");
+  assert.equal(lines.at(-1)!.msg, "last");
+  assert.equal(lines[5]!.token, "[redacted]");
+  assert.equal(r.stdout, "");
+});
+
 test("metrics: the peer's names and eks-access's, in Prometheus' text format", async () => {
   const m = new PromAuthnMetrics();
   m.review("sts_throttling", "sts-throttled", 0.02);
@@ -120,7 +155,13 @@ test("metrics: the peer's names and eks-access's, in Prometheus' text format", a
   m.ec2DescribeInstancesCall();
   m.configMapWatchFailure();
   m.dynamicFileFailure();
+  let stats = { cacheEntries: 3, stsCallsInFlight: 2 };
+  m.watchVerifier(() => stats);
   const { contentType, body } = await m.exposition();
+  stats = { cacheEntries: 7, stsCallsInFlight: 0 };
+  const later = (await m.exposition()).body;
+  assert.match(later, /^eks_access_authn_token_cache_entries 7$/m, "read again at each scrape");
+  assert.match(later, /^eks_access_authn_sts_calls_in_flight 0$/m);
   assert.match(contentType, /^text\/plain/);
   for (const line of [
     'aws_iam_authenticator_authenticate_latency_seconds_count{result="sts_throttling"} 1',
@@ -137,6 +178,8 @@ test("metrics: the peer's names and eks-access's, in Prometheus' text format", a
     'eks_access_authn_mapping_load_failures_total{backend="EKSConfigMap"} 1',
     'eks_access_authn_mapping_stale{backend="EKSConfigMap"} 1',
     'eks_access_authn_iam_lookups_total{kind="role",result="call"} 1',
+    "eks_access_authn_token_cache_entries 3",
+    "eks_access_authn_sts_calls_in_flight 2",
   ]) {
     assert.ok(body.includes(line), line);
   }

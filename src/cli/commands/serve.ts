@@ -269,7 +269,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
   if (a["log-format"] !== undefined && a["log-format"] !== "json" && a["log-format"] !== "text") throw usageError(`--log-format ${a["log-format"]} is not json or text`, "eks-access serve logs JSON lines either way");
   const graceMs = duration(a["shutdown-grace"], "--shutdown-grace", 20_000);
   const [{ jsonLog }, { PromAuthnMetrics }, { AuthenticatorConfigFile }] = await Promise.all([import("../../adapters/logger.js"), import("../../adapters/authn-metrics.js"), import("../../adapters/authn-files.js")]);
-  const log = jsonLog(process.stderr, a["log-level"] ?? "info");
+  const log = jsonLog(undefined, a["log-level"] ?? "info");
   const metrics = new PromAuthnMetrics();
   const config = new AuthenticatorConfigFile(a.config, authenticatorFlags(a), env, { log, metrics });
   const c = config.current();
@@ -289,6 +289,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
       limited: (scope) => metrics.stsLimited(scope),
     },
   });
+  metrics.watchVerifier(() => verifier.stats());
   const beyond = { rolePaths: a["match-role-paths"] === true, iamGroups: a["match-iam-groups"] === true, ssoPermissionSets: a["match-sso-permission-sets"] === true };
   const aws = async (): Promise<{ region: string | undefined; credentials: () => Promise<import("@smithy/types").AwsCredentialIdentity> }> => {
     const { awsSession } = await import("../../compose.js");
