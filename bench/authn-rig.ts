@@ -237,7 +237,7 @@ export async function startServe(rig: StsRig, cpus: string, more: { args?: strin
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const config = join(dir, "authenticator.yaml");
-  writeFileSync(config, authenticatorConfig({ dir, binary: "", clusterId: CLUSTER_ID, mapUsers: rig.mapUsers, mapRoles: rig.mapRoles }, port, join(dir, "state"), join(dir, "webhook.kubeconfig")));
+  writeFileSync(config, authenticatorConfig({ dir, clusterId: CLUSTER_ID, mapUsers: rig.mapUsers, mapRoles: rig.mapRoles }, port, join(dir, "state"), join(dir, "webhook.kubeconfig")));
   const logFile = join(dir, "serve.log");
   const fd = openSync(logFile, "a");
   const args = [
