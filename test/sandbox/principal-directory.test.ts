@@ -116,6 +116,16 @@ describe("principal directory: IAM roles and users", () => {
     assert.equal(defaultAccessEntryUsername(p), "arn:aws:sts::123456789012:assumed-role/deployer/{{SessionName}}");
   });
 
+  it("--me: the caller through STS GetCallerIdentity; a role session becomes its role with its path, a user stays itself", async () => {
+    const session = await assume("arn:aws:iam::123456789012:role/svc/team/deployer", "carol@example.com");
+    const asRole = await one({ kind: "me" }, directory({ credentials: session }));
+    assert.equal(asRole.arn, "arn:aws:iam::123456789012:role/svc/team/deployer");
+    assert.match(asRole.from, /^caller arn:aws:sts::123456789012:assumed-role\/deployer\/carol@example\.com/);
+    const asUser = await one({ kind: "me" });
+    assert.equal(asUser.arn, "arn:aws:iam::123456789012:user/people/bob");
+    assert.equal(asUser.type, "user");
+  });
+
   it("a user ARN without its path finds the user, whose aws-auth form keeps the path", async () => {
     const p = await one({ kind: "arn", value: "arn:aws:iam::123456789012:user/bob" });
     assert.equal(p.type, "user");
