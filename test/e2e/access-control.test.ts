@@ -12,7 +12,10 @@ import { before, after, test } from "node:test";
 import assert from "node:assert/strict";
 import { appendFileSync } from "node:fs";
 import { join } from "node:path";
-import { baseEnv, run, runCli, tempDir, type Env } from "../helpers.js";
+import { spawn } from "node:child_process";
+import { baseEnv, cliPath, run, runCli, tempDir, type Env } from "../helpers.js";
+import { postTokenReview } from "../../src/sandbox/cluster/authenticator.js";
+import { freePort, poll } from "../../src/sandbox/emulator/net.js";
 import { evalInShell, eventually, whoamiAs } from "./shell.js";
 import { sandboxUp } from "./sandbox-up.js";
 
@@ -122,6 +125,42 @@ test("API_AND_CONFIG_MAP: an access entry takes precedence over aws-auth for the
   assert.equal((await eventually("both through aws-auth", () => whoami("both"), (x) => x.username !== undefined)).username, "from-aws-auth:bo");
   aws("eks", "create-access-entry", "--cluster-name", "sandbox", "--principal-arn", role("both"), "--username", "from-entry:{{SessionName}}");
   await eventually("both through its access entry", () => whoami("both"), (x) => x.username === "from-entry:bo");
+});
+
+test("serve's EKSAccessEntries backend: a second eks-access serve that reads the entries from the sandbox's EKS API answers TokenReviews as they say", async () => {
+  const port = await freePort();
+  const state = join(dir, "serve-eks-backend");
+  const args = ["serve", "--cluster-id", "sandbox", "--backend-mode", "EKSAccessEntries", "--access-entries-from", "eks", "--cluster-name", "sandbox", "--port", String(port), "--state-dir", state, "--generate-kubeconfig", join(state, "webhook.kubeconfig")];
+  const child = spawn(cliPath, args, { env: env as NodeJS.ProcessEnv, stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr.setEncoding("utf8").on("data", (c: string) => (log += c));
+  try {
+    const token = (profile: string): string => {
+      const r = runCli(["token", "--cluster-name", "sandbox", "--profile", profile], { env: { ...env, EKS_ACCESS_NO_CACHE: "1" } });
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout).status.token as string;
+    };
+    const webhook = { url: `https://127.0.0.1:${port}/authenticate`, caFile: join(state, "cert.pem") };
+    // bounded: serve starts, loads the entries, and answers
+    const polled = await poll(() => postTokenReview(webhook, token("grouped")), (r) => r.status.authenticated === true, 120, 250);
+    if (!polled.held) assert.fail(`serve did not authenticate grouped: ${JSON.stringify(polled.last ?? String(polled.error))}; log: ${log.slice(-2000)}`);
+    const grouped = polled.value;
+    const id = aws("iam", "get-role", "--role-name", "grouped").Role.RoleId as string;
+    assert.deepEqual(grouped.status.user, {
+      username: "grouped:gus",
+      uid: `aws-iam-authenticator:${ACCT}:${id}`,
+      groups: ["team-b-editors"],
+      extra: grouped.status.user?.extra,
+    });
+    assert.deepEqual(grouped.status.user?.extra?.["principalId"], [id]);
+    // aws-auth is not among this server's backends: an identity only aws-auth maps is refused
+    const legacy = await postTokenReview(webhook, token("legacy"));
+    assert.equal(legacy.httpStatus, 403, JSON.stringify(legacy));
+    assert.ok(!log.includes(token("grouped").slice(12, 60)), "no token in serve's log");
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
 });
 
 test("a role deleted and re-created with the same name loses access until its entry is re-created (entries are bound to the unique id)", async () => {
