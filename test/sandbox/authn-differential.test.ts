@@ -177,6 +177,32 @@ describe("through a real kube-apiserver per authenticator (kubectl auth whoami)"
   }
 });
 
+describe("several replicas (no shared state)", () => {
+  it("a second serve with the same inputs answers every identity's token exactly as the first, whether it sees the token first (STS) or second (the first has it cached)", async () => {
+    const replica = await rig.startServeReplica("serve-replica");
+    const loaded = await poll(async () => (await postTokenReview(replica.webhook, await validToken(rig.ids["bob"]!))).status.user?.username, (u) => u === "bob", 150, 200);
+    assert.ok(loaded.held, "the replica loaded aws-auth");
+    const problems: string[] = [];
+    let authenticated = 0;
+    for (const name of Object.keys(EXPECTED)) {
+      const id = rig.ids[name]!;
+      // token 1 goes to the first serve first, token 2 to the replica first: each side answers once from STS and once from its cache
+      for (const [i, order] of ([[rig.serve.webhook, replica.webhook], [replica.webhook, rig.serve.webhook]] as const).entries()) {
+        // two different tokens (signed a second apart), so neither side has the second one cached
+        const token = await presignToken({ credentials: id.creds, target: stsTarget(REGION), clusterIdHeader: CLUSTER, now: new Date(Date.now() + i * 1000) });
+        const answers: Answer[] = [];
+        for (const webhook of [...order, ...order]) answers.push(answerOf(await postTokenReview(webhook, token)));
+        const want = checkAccepted(id, answers[0]!, "first answer");
+        if (want) problems.push(`${name}: ${want}`);
+        if (answers.some((a) => JSON.stringify(a) !== JSON.stringify(answers[0]))) problems.push(`${name}: ${answers.map(show).join(" / ")}`);
+        if (answers[0]!.authenticated) authenticated++;
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.ok(authenticated >= 10, `mapped identities were compared (${authenticated} authenticated pairs)`);
+  });
+});
+
 describe("inputs changing while both run", () => {
   const both = async (id: Identity): Promise<[string | number, string | number]> => {
     const token = await validToken(id);

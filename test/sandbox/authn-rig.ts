@@ -119,6 +119,8 @@ export interface Rig {
   readonly serve: EksAccessServe;
   /** SIGTERM to serve (in-flight reviews finish), then the same command line again on the same port */
   restartServe(): Promise<EksAccessServe>;
+  /** another serve with the same inputs (config, aws-auth watch, dynamic file, STS route) in its own directory and port: a replica sharing nothing with the first; stopped with the rig */
+  startServeReplica(name: string): Promise<EksAccessServe>;
   ids: Record<string, Identity>;
   /** the dynamic file both read (DynamicFile, user-id strict) and the backend-mode file both watch */
   dynamicFile: string;
@@ -311,6 +313,11 @@ export async function startAuthnRig(o: RigOptions): Promise<Rig> {
         await running.serve.stop();
         running.serve = await startEksAccessServe(serveOptions);
         return running.serve;
+      },
+      startServeReplica: async (name) => {
+        const replica = await startEksAccessServe({ ...inputs(name), tls, cli: cliPath, extraArgs: o.serveArgs ?? [] });
+        stops.push(() => replica.stop());
+        return replica;
       },
     };
     return rig;
