@@ -54,7 +54,7 @@ export async function runDemo(state: SandboxState, opts: { binDir: string; cli: 
   const adminCreds = await import("../adapters/credentials.js").then((m) => m.resolveCredentials({ profile: "sandbox-admin", env }));
   const iam = new IAMClient({ region: state.region, credentials: adminCreds, ...(await httpClientConfig(env)) });
 
-  print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct}, authenticator ${authenticatorName(state)})`);
+  print(`Seed 001 on the sandbox: EKS authentication with an IAM role (cluster ${state.clusterName}, account ${acct}, authenticator ${state.authenticator})`);
   print("");
   print(`[1/7] Create an IAM user and access key          aws iam create-user --user-name ${USER} && aws iam create-access-key --user-name ${USER}`);
   await existingOk(iam.send(new CreateUserCommand({ UserName: USER, Tags: [{ Key: "owner", Value: "kubedemy" }] })));
@@ -143,12 +143,9 @@ async function until<T>(what: string, probe: () => T, holds: (v: T) => boolean, 
   throw new EksAccessError("internal", `${what} did not happen`, { hint: `see ${logs}` });
 }
 
-/** The authenticator a sandbox runs (state files of older versions ran the peer). */
-const authenticatorName = (state: SandboxState): string => state.authenticator ?? "aws-iam-authenticator";
-
 /** Where the authenticator of the sandbox logs (and the authorizer, when it is a process of its own). */
 const authenticatorLogs = (state: SandboxState): string =>
-  authenticatorName(state) === "eks-access" ? join(state.dir, "eks-access-serve.log") : `${join(state.dir, "authenticator", "aws-iam-authenticator.log")} and ${join(state.dir, "eks-access-serve.log")}`;
+  state.authenticator === "eks-access" ? join(state.dir, "eks-access-serve.log") : `${join(state.dir, "authenticator", "aws-iam-authenticator.log")} and ${join(state.dir, "eks-access-serve.log")}`;
 
 const lastLine = (r: { stderr: string }): string => r.stderr.trim().split("\n").pop() ?? "";
 
@@ -238,7 +235,7 @@ async function waitForMapping(state: SandboxState, token: () => string): Promise
     if (r.status.authenticated) return;
     await new Promise((res) => setTimeout(res, 200));
   }
-  throw new EksAccessError("internal", `${authenticatorName(state)} did not pick up the aws-auth mapping`, { hint: `see ${authenticatorLogs(state)}` });
+  throw new EksAccessError("internal", `${state.authenticator} did not pick up the aws-auth mapping`, { hint: `see ${authenticatorLogs(state)}` });
 }
 
 /** Re-running the demo on a sandbox that already has the user/role/entry reuses them. */

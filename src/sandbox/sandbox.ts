@@ -54,8 +54,8 @@ export interface SandboxState {
   apiServer: string;
   /** static system:masters kubeconfig, for setting the cluster up (not IAM) */
   adminKubeconfig: string;
-  /** which TokenReview webhook runs (absent in state files of older versions: aws-iam-authenticator) */
-  authenticator?: AuthenticatorKind;
+  /** which TokenReview webhook runs (readState gives aws-iam-authenticator for state files of older versions, which name none) */
+  authenticator: AuthenticatorKind;
   authenticatorUrl: string;
   authenticatorCaFile: string;
   /** AWS config/credentials files of the sandbox (profile sandbox-admin) */

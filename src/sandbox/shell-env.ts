@@ -41,7 +41,7 @@ function restoreLine(name: string): string {
 /** The `eval`-able code `sandbox env` prints for a running sandbox. `env` is the calling shell's. */
 export function sandboxEnvScript(state: SandboxState, binDir: string, env: Readonly<Record<string, string | undefined>>): string {
   const lines = [
-    `# eks-access sandbox: cluster ${state.clusterName}, account ${state.accountId}, authenticator ${state.authenticator ?? "aws-iam-authenticator"} (eval "$(eks-access sandbox env)"; undo: eval "$(eks-access sandbox env --unset)")`,
+    `# eks-access sandbox: cluster ${state.clusterName}, account ${state.accountId}, authenticator ${state.authenticator} (eval "$(eks-access sandbox env)"; undo: eval "$(eks-access sandbox env --unset)")`,
     `if [ -z "\${${SAVED_MARKER}-}" ]; then`,
     `  export ${SAVED_MARKER}=1`,
     ...changedVariables().map(saveLine),

@@ -15,7 +15,9 @@ export const logFile = (dir: string): string => join(dir, "sandbox.log");
 
 export function readState(dir: string): SandboxState | undefined {
   try {
-    return JSON.parse(readFileSync(stateFile(dir), "utf8")) as SandboxState;
+    const state = JSON.parse(readFileSync(stateFile(dir), "utf8")) as Omit<SandboxState, "authenticator"> & Partial<Pick<SandboxState, "authenticator">>;
+    // state files of versions before the authenticator switch name none: they ran the peer
+    return { ...state, authenticator: state.authenticator ?? "aws-iam-authenticator" };
   } catch {
     return undefined;
   }

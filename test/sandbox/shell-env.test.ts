@@ -24,6 +24,7 @@ const state = {
   motoUrl: "http://127.0.0.1:5000",
   apiServer: "https://127.0.0.1:6443",
   adminKubeconfig: "/tmp/sb/kube/admin.kubeconfig",
+  authenticator: "eks-access",
   authenticatorUrl: "https://127.0.0.1:21362/authenticate",
   authenticatorCaFile: "/tmp/sb/pki/ca.pem",
   awsConfigFile: "/tmp/sb/aws/config",

@@ -6,9 +6,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isSandboxDaemon, processIdentity, runningSandbox } from "../../src/sandbox/state.js";
+import { isSandboxDaemon, processIdentity, readState, runningSandbox } from "../../src/sandbox/state.js";
 import { baseEnv, cliPath, runCli, tempDir } from "../helpers.js";
 
 /** A state file as a daemon writes it, naming `pid` with the given identity. */
@@ -102,6 +102,15 @@ describe("sandbox state: a PID is trusted only while it is the daemon that wrote
     assert.match(r.stdout, /^# eks-access sandbox: restore the variables `sandbox env` changed/);
     assert.match(r.stdout, /export HTTPS_PROXY="\$EKS_ACCESS_SANDBOX_SAVED_HTTPS_PROXY"/);
     assert.match(r.stdout, /export KUBECONFIG="\$EKS_ACCESS_SANDBOX_SAVED_KUBECONFIG"/);
+  });
+
+  it("a state file of a version before the authenticator switch names none: read as aws-iam-authenticator (what those versions ran)", () => {
+    const dir = join(t.path, "before-switch");
+    plantState(dir, unrelated.pid!, undefined);
+    assert.equal(readState(dir)?.authenticator, "aws-iam-authenticator");
+    const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<string, unknown>;
+    writeFileSync(join(dir, "state.json"), JSON.stringify({ ...state, authenticator: "eks-access" }));
+    assert.equal(readState(dir)?.authenticator, "eks-access");
   });
 
   it("an older state file without the record: trusted only for a `sandbox daemon --dir <dir>` process", () => {

@@ -21,13 +21,10 @@ export interface SandboxArgs {
   authenticator?: string | undefined;
 }
 
-/** The authenticator a sandbox state says it runs (state files of older versions ran the peer). */
-const authenticatorOf = (s: SandboxState): string => s.authenticator ?? "aws-iam-authenticator";
-
 /** A running sandbox asked for by another --authenticator than it runs: refused (it would not be what was asked for). */
 function checkAuthenticator(running: SandboxState, a: SandboxArgs, dir: string): void {
-  if (a.authenticator !== undefined && a.authenticator !== authenticatorOf(running)) {
-    throw new EksAccessError("config", `the sandbox running in ${dir} authenticates with ${authenticatorOf(running)}, not ${a.authenticator}`, { hint: "stop it first: eks-access sandbox down" });
+  if (a.authenticator !== undefined && a.authenticator !== running.authenticator) {
+    throw new EksAccessError("config", `the sandbox running in ${dir} authenticates with ${running.authenticator}, not ${a.authenticator}`, { hint: "stop it first: eks-access sandbox down" });
   }
 }
 
@@ -38,8 +35,10 @@ const binDir = (): string => dirname(cliScript());
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
 
-/** Polls (bounded) for a condition of the daemon; not a timing assertion, a readiness wait. */
-/** Polls until `probe` answers; an error it throws ends the wait at once and is thrown (poll itself retries errors). */
+/**
+ * Polls (bounded) until `probe` answers: a readiness wait, not a timing assertion. An error the probe
+ * throws ends the wait at once and is thrown (poll itself would retry it).
+ */
 async function until<T>(probe: () => T | undefined, attempts: number, delayMs: number): Promise<T | undefined> {
   let failed: { error: unknown } | undefined;
   const guarded = (): T | undefined => {
@@ -60,7 +59,7 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
   const running = runningSandbox(dir);
   if (running) {
     checkAuthenticator(running, a, dir);
-    return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}, authenticator ${authenticatorOf(running)}) in ${dir}\n`;
+    return `sandbox already running (pid ${running.pid}, cluster ${running.clusterName}, authenticator ${running.authenticator}) in ${dir}\n`;
   }
   const stale = readState(dir);
   if (stale) say(`removing the state file of a sandbox that is no longer running (pid ${stale.pid} is not its daemon)`);
@@ -94,7 +93,7 @@ export async function sandboxUp(a: SandboxArgs): Promise<string> {
     250,
   );
   if (!state) throw new EksAccessError("internal", "the sandbox did not start", { hint: `see ${logFile(dir)}` });
-  return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}, authenticator ${authenticatorOf(state)}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
+  return `sandbox up in ${(state.startupMs / 1000).toFixed(1)}s: cluster ${state.clusterName} (${state.apiServer}), account ${state.accountId}, region ${state.region}, authenticator ${state.authenticator}\nnext: eval "$(${cliScript()} sandbox env${a.dir ? ` --dir ${dir}` : ""})"\n`;
 }
 
 /** The daemon's own one-line error (it logs through the same reportError), as the `up` error. */
