@@ -125,7 +125,8 @@ export function checkAccess(inv: Inventory, opts: Pick<CheckOptions, "region"> =
     // rows shadowed by an entry that gives another identity: the row looks like it counts, but does not
     const live = liveEntries(inv);
     const recordOf = new Map(live.map((l) => [l.view, l.record] as const));
-    for (const e of effectiveMappings({ mode: c.mode, awsAuth: rows, accessEntries: live.map((l) => l.view) })) {
+    const mapped = effectiveMappings({ mode: c.mode, awsAuth: rows, accessEntries: live.map((l) => l.view) });
+    for (const e of mapped) {
       if (e.source !== "aws-auth" || !e.row || !e.shadowedByEntry) continue;
       const record = recordOf.get(e.shadowedByEntry)!;
       const lookup = lookupOf(inv, record.entry.principalArn);
@@ -143,7 +144,8 @@ export function checkAccess(inv: Inventory, opts: Pick<CheckOptions, "region"> =
         fix: `eks-access revoke ${clusterFlags} --principal ${shellWord(entry.principalArn)} --backend aws-auth   # or make the entry give what the row gives`,
       });
     }
-    const only = awsAuthOnlyCount(inv);
+    // what awsAuthOnlyRows answers, from the mappings just made
+    const only = mapped.filter((e) => e.source === "aws-auth" && e.effective).length;
     if (only > 0) {
       problems.push({
         code: "aws-auth-only",
@@ -173,11 +175,6 @@ function isEquivalent(e: EffectiveMapping, record: EntryRecord, principal: Param
   if (have.type !== want.type) return false;
   if (want.type === "STANDARD" && (have.username !== want.username || have.kubernetesGroups.length !== want.kubernetesGroups.length || !want.kubernetesGroups.every((g) => have.kubernetesGroups.includes(g)))) return false;
   return want.policies.every((w) => have.policies.some((h) => h.policyArn === w.policyArn && h.accessScope.type === "cluster"));
-}
-
-function awsAuthOnlyCount(inv: Inventory): number {
-  const live = liveEntries(inv).map((l) => l.view);
-  return effectiveMappings({ mode: "API_AND_CONFIG_MAP", awsAuth: inv.parsed.rows, accessEntries: live }).filter((e) => e.source === "aws-auth" && e.effective).length;
 }
 
 function rowLookupFailures(inv: Inventory): Array<{ arn: string; why: string }> {

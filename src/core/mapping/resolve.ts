@@ -257,7 +257,13 @@ export function dynamicFileBackend(
   file: DynamicFile,
   opts: { userIdStrict: boolean; reservedPrefixes?: readonly string[] | undefined; entries?: readonly AccessEntryView[] | undefined; name?: "DynamicFile" | "EKSAccessEntries" },
 ): MappingBackend {
-  const entryOf = (r: DynamicFileRow): AccessEntryView | undefined => opts.entries?.find((e) => e.principalId === r.userid && e.principalArn === (r.rolearn ?? r.userarn));
+  // the entries indexed once (the first per unique id and ARN, as a search from the start finds it), not searched per row
+  const entries = new Map<string, AccessEntryView>();
+  for (const e of opts.entries ?? []) {
+    const k = `${e.principalId}\0${e.principalArn}`;
+    if (!entries.has(k)) entries.set(k, e);
+  }
+  const entryOf = (r: DynamicFileRow): AccessEntryView | undefined => entries.get(`${r.userid}\0${r.rolearn ?? r.userarn}`);
   const label = opts.userIdStrict ? "access entry" : "dynamic file";
   const rows: RowInput[] = [
     ...file.mapRoles.map((r): RowInput => ({ kind: "mapRoles", arn: r.rolearn, userid: r.userid, username: r.username, groups: r.groups, where: `${label} ${r.rolearn ?? "(no rolearn)"} (unique id ${r.userid || "(none)"})`, entry: entryOf(r) })),
