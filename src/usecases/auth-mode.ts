@@ -30,6 +30,8 @@ export interface AuthModeInput {
   timeoutMs?: number | undefined;
   /** between DescribeUpdate calls (default 10 s) */
   intervalMs?: number | undefined;
+  /** calls in flight while reading the access entries and IAM (access-snapshot's default when absent) */
+  concurrency?: number | undefined;
 }
 
 /** An aws-auth identity that the switch to API would take away. */
@@ -95,7 +97,7 @@ export async function setAuthMode(deps: AuthModeDeps, input: AuthModeInput): Pro
     });
   }
   if (to === "API") {
-    const snapshot = await readAccessSnapshot(deps);
+    const snapshot = await readAccessSnapshot(deps, { concurrency: input.concurrency });
     if (snapshot.awsAuth.state === "unreadable") {
       throw new EksAccessError("kubernetes", `refusing to switch cluster ${cluster.name} to API unseen: kube-system/aws-auth could not be read (${snapshot.awsAuth.error}); nothing was changed`, { hint: "pass --context for this cluster" });
     }

@@ -201,8 +201,9 @@ export async function runAuthModeSet(a: AuthModeArgs, env = process.env): Promis
   if (a.mode !== "API" && a.mode !== "API_AND_CONFIG_MAP") {
     throw new EksAccessError("usage", `${a.mode === "CONFIG_MAP" ? "a cluster can't be set back to CONFIG_MAP" : `unknown authentication mode ${JSON.stringify(a.mode)}`}`, { hint: "give API_AND_CONFIG_MAP or API (EKS changes modes one way: CONFIG_MAP → API_AND_CONFIG_MAP → API)" });
   }
+  const concurrency = concurrencyOf(a);
   const d = await depsOf(a, env);
-  const o: AuthModeOutput = await setAuthMode({ ...d.deps, updates: d.updates, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, { mode: a.mode, force: !!a.force, dryRun: !!a.dryRun, wait: a.wait });
+  const o: AuthModeOutput = await setAuthMode({ ...d.deps, updates: d.updates, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) }, { mode: a.mode, force: !!a.force, dryRun: !!a.dryRun, wait: a.wait, concurrency });
   const error = o.refused ? new EksAccessError("refused", o.refused) : undefined;
   const m = machine(a, o);
   if (m) return { text: m, code: error ? 1 : 0, error };
