@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { parseAwsAuthManifest } from "../core/mapping/aws-auth.js";
 import { EksAccessError } from "../core/errors.js";
+import { sameServer } from "../core/kubeconfig.js";
 import type { AwsAuthBackup, AwsAuthConfigMap, AwsAuthStore, AwsAuthWrite } from "../ports/access.js";
 import { userPath, writeNewFile } from "./files.js";
 import type { KubeConfig } from "./kube-client.js";
@@ -380,8 +381,6 @@ export async function connectConfigMapApi(c: KubeConnection): Promise<ConfigMapA
     },
   };
 }
-
-const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
 
 /** The context to use for the cluster at `server` when none was named: the current one if it points there, else the first that does. */
 function contextFor(kc: KubeConfig, server: string | undefined): string | undefined {

@@ -101,6 +101,12 @@ export function isPermissionSetArn(input: string): boolean {
 /** The partitions aws-iam-authenticator v0.6.13 knows (aws-sdk-go v1.44 endpoints.DefaultPartitions). */
 export const AUTHENTICATOR_PARTITIONS: readonly string[] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"];
 
+/**
+ * Whether STS's UserId for this kind of principal is the unique id itself (IAM users, root,
+ * federated users) rather than "<unique id>:<session>" (role sessions), as the authenticator splits it.
+ */
+export const keepsWholeUserId = (type: string | undefined): boolean => type === "user" || type === "root" || type === "federated-user";
+
 export type CanonicalPrincipal = { type: "role" | "user" | "root" | "federated-user" | "assumed-role"; canonical: string } | { error: string };
 
 /**

@@ -9,6 +9,9 @@
 import { Document, isMap, isSeq, isScalar, parseAllDocuments, parseDocument, Scalar, YAMLMap, YAMLSeq, type ToStringOptions } from "yaml";
 import { EksAccessError } from "./errors.js";
 
+/** Whether two API server URLs name the same server (trailing slashes and case aside). */
+export const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, "").toLowerCase() === b.replace(/\/+$/, "").toLowerCase();
+
 /** A parsed kubeconfig (a yaml Document, so comments and key order survive). */
 export type KubeconfigDoc = Document;
 

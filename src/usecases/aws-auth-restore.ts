@@ -7,6 +7,7 @@
  * a backup taken from another cluster (its recorded API server, or context for older headers), no backup at all.
  */
 import { EksAccessError } from "../core/errors.js";
+import { sameServer } from "../core/kubeconfig.js";
 import { parseAwsAuth } from "../core/mapping/aws-auth.js";
 import { dataDiff } from "../core/mapping/diff.js";
 import type { AuthenticationMode } from "../core/access-entry-plan.js";
@@ -96,8 +97,7 @@ export async function restoreAwsAuth(deps: RestoreDeps, input: RestoreInput): Pr
     });
   }
   const backup = await store.readBackup(file);
-  const norm = (u: string): string => u.replace(/\/+$/, "").toLowerCase();
-  if (backup.server !== undefined ? norm(backup.server) !== norm(store.target.server) : backup.context !== undefined && backup.context !== store.target.context) {
+  if (backup.server !== undefined ? !sameServer(backup.server, store.target.server) : backup.context !== undefined && backup.context !== store.target.context) {
     throw new EksAccessError("usage", `${file} was taken from ${backup.server !== undefined ? `the cluster at ${backup.server}` : `kubeconfig context ${backup.context}`}, not ${store.target.server} (cluster ${cluster.name}); nothing was changed`, {
       hint: `restore another cluster's aws-auth with that cluster's --context; list this cluster's backups with eks-access aws-auth restore --cluster ${cluster.name} --list`,
     });

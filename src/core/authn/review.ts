@@ -21,7 +21,7 @@
  * A success carries the request's apiVersion (v1 or v1beta1; v1beta1 otherwise) and kind
  * TokenReview, which the peer leaves empty.
  */
-import { canonicalizePrincipal } from "../arn.js";
+import { canonicalizePrincipal, keepsWholeUserId } from "../arn.js";
 import type { CallerIdentity } from "../mapping/resolve.js";
 
 export const REVIEW_VERSIONS = ["authentication.k8s.io/v1", "authentication.k8s.io/v1beta1"] as const;
@@ -65,8 +65,7 @@ export interface StsAnswer {
 export function callerOf(sts: StsAnswer): CallerIdentity | { error: string } {
   const c = canonicalizePrincipal(sts.arn);
   if ("error" in c) return { error: `sts getCallerIdentity failed: ${c.error}` };
-  const wholeId = c.type === "user" || c.type === "root" || c.type === "federated-user";
-  if (!wholeId) {
+  if (!keepsWholeUserId(c.type)) {
     const parts = sts.userId.split(":");
     if (parts.length !== 2) return { error: `sts getCallerIdentity failed: malformed UserID ${JSON.stringify(sts.userId)}` };
     return { arn: sts.arn, canonicalArn: c.canonical, account: sts.account, userId: parts[0]!, sessionName: parts[1]!, accessKeyId: sts.accessKeyId };

@@ -8,7 +8,7 @@
 import type { AccessEntryState, AuthenticationMode } from "../access-entry-plan.js";
 import { parsePrincipal } from "../arn.js";
 import type { AccessEntryView } from "../dynamic-file.js";
-import { entryBinding } from "../principal.js";
+import { defaultAccessEntryUsername, entryBinding } from "../principal.js";
 import type { AwsAuthRow, ParsedAwsAuth } from "./aws-auth.js";
 import { neverMatches } from "./resolve.js";
 
@@ -121,9 +121,7 @@ const CLUSTER_ADMIN = "/AmazonEKSClusterAdminPolicy";
 /** The username EKS gives an entry made without one (EKS user guide, "Create access entries"). */
 function defaultUsername(principalArn: string): string | undefined {
   const p = parsePrincipal(principalArn);
-  if (p?.type === "user") return principalArn;
-  if (p?.type === "role") return `arn:${p.partition}:sts::${p.account}:assumed-role/${p.name}/{{SessionName}}`;
-  return undefined;
+  return p?.type === "user" || p?.type === "role" ? defaultAccessEntryUsername(p) : undefined;
 }
 
 /**

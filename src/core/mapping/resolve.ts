@@ -32,7 +32,7 @@
  *  - `iamGroups` (the caller's IAM groups, for users): a row whose ARN (or, by unique id, userid) is
  *    one of the caller's groups matches — after the user's own rows; among several, the last row.
  */
-import { canonicalArn, canonicalizePrincipal, isSsoRolePath, parsePrincipal, roleArnWithoutPath, ssoRole } from "../arn.js";
+import { canonicalArn, canonicalizePrincipal, isSsoRolePath, keepsWholeUserId, parsePrincipal, roleArnWithoutPath, ssoRole } from "../arn.js";
 import { dynamicFileFor, type AccessEntryView, type DynamicFile, type DynamicFileRow } from "../dynamic-file.js";
 import { arnKey, type AwsAuthRow } from "./aws-auth.js";
 import { ec2LookupNeeded, renderTemplate, type TemplateIdentity } from "./templates.js";
@@ -301,9 +301,7 @@ interface Caller {
 /** The caller's fields as token.go derives them. */
 function normalise(id: CallerIdentity): Caller {
   const canonical = id.canonicalArn ?? canonicalArn(id.arn);
-  const p = parsePrincipal(id.arn);
-  const keepsWholeId = p?.type === "user" || p?.type === "root" || p?.type === "federated-user";
-  const [uniqueId, session] = keepsWholeId ? [id.userId, undefined] : (id.userId.split(":") as [string, string | undefined]);
+  const [uniqueId, session] = keepsWholeUserId(parsePrincipal(id.arn)?.type) ? [id.userId, undefined] : (id.userId.split(":") as [string, string | undefined]);
   return { canonical, key: arnKey(canonical), userId: uniqueId, sessionName: id.sessionName ?? session ?? "", accessKeyId: id.accessKeyId ?? "" };
 }
 
