@@ -62,11 +62,18 @@ function parseableOnly(data: Readonly<Record<string, string>>, cluster: ClusterA
 
 const brokenNote = (i: AwsAuthIssue): string => `${i.message} (left as it is: --force edits only the keys that parse)`;
 
-/** Runs `edit` as a dry run (read, compute, diff) or for real (the store's conflict-safe update). */
-async function change(store: AwsAuthStore, dryRun: boolean, edit: (data: Readonly<Record<string, string>>) => Record<string, string> | "unchanged"): Promise<AwsAuthChange["awsAuth"]> {
+/**
+ * Runs `edit` as a dry run (read — or take the `read` data the caller already has —, compute, diff)
+ * or for real (the store's conflict-safe update, which re-reads on conflict).
+ */
+export async function editAwsAuth(
+  store: AwsAuthStore,
+  dryRun: boolean,
+  edit: (data: Readonly<Record<string, string>>) => Record<string, string> | "unchanged",
+  read?: Readonly<Record<string, string>>,
+): Promise<AwsAuthChange["awsAuth"]> {
   if (dryRun) {
-    const current = await store.read();
-    const before = current?.data ?? {};
+    const before = read ?? (await store.read())?.data ?? {};
     const after = edit(before);
     return { diff: after === "unchanged" ? "" : dataDiff(before, after), conflicts: 0 };
   }
@@ -76,7 +83,7 @@ async function change(store: AwsAuthStore, dryRun: boolean, edit: (data: Readonl
 }
 
 const union = (a: readonly string[], b: readonly string[]): string[] => [...a, ...b.filter((x) => !a.includes(x))];
-const sameData = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
+export const sameData = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => Object.keys(a).length === Object.keys(b).length && Object.keys(a).every((k) => a[k] === b[k]);
 
 /** Why a username or group cannot go into aws-auth, or undefined. */
 function awsAuthValueProblem(what: "--username" | "--group", value: string): string | undefined {
@@ -97,7 +104,7 @@ export async function awsAuthGrant(store: AwsAuthStore, cluster: ClusterAccess, 
   const problem = [...items.filter((i) => i.explicit).map((i) => awsAuthValueProblem("--username", i.username)), ...opts.groups.map((g) => awsAuthValueProblem("--group", g))].find((x) => x !== undefined);
   if (problem) throw new EksAccessError("usage", problem, { hint: "nothing was changed" });
   const changes: PrincipalChange[] = [];
-  const awsAuth = await change(store, opts.dryRun, (data) => {
+  const awsAuth = await editAwsAuth(store, opts.dryRun, (data) => {
     changes.length = 0; // re-run after a conflict: report the last run only
     const { data: editable, broken, putBack } = parseableOnly(data, cluster, opts.force);
     let next: Record<string, string> = { ...editable };
@@ -158,7 +165,7 @@ export async function awsAuthRevoke(
 ): Promise<AwsAuthChange> {
   const changes: PrincipalChange[] = [];
   const callerArn = opts.caller ? canonicalArn(opts.caller.arn) : undefined;
-  const awsAuth = await change(store, opts.dryRun, (data) => {
+  const awsAuth = await editAwsAuth(store, opts.dryRun, (data) => {
     changes.length = 0;
     const { data: editable, broken, putBack } = parseableOnly(data, cluster, opts.force);
     const all = parseAwsAuth(editable).rows;

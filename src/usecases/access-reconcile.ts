@@ -8,15 +8,15 @@
  * AWS CLI commands and changes nothing. A second run finds nothing to do.
  */
 import { parseAwsAuth, renameMapping } from "../core/mapping/aws-auth.js";
-import { dataDiff } from "../core/mapping/diff.js";
 import { EksAccessError } from "../core/errors.js";
 import { mapLimit } from "../core/map-limit.js";
 import { accountsToList, planAwsAuthReconcile, planEntryReconcile, ssoRowArns, type IamNow, type ReconcileFinding } from "../core/reconcile.js";
 import type { AccessEntryState, AuthenticationMode } from "../core/access-entry-plan.js";
 import type { AccessEntryStore, ClusterAccess } from "../ports/access-entry-store.js";
 import type { AwsAuthStore, PrincipalDirectory } from "../ports/access.js";
+import { editAwsAuth, sameData } from "./access-aws-auth.js";
 import { applyEntrySteps, renderSteps } from "./access-grant.js";
-import type { PrincipalChange } from "./access-types.js";
+import type { AccessChangeOutput, PrincipalChange } from "./access-types.js";
 
 export interface ReconcileDeps {
   entries: AccessEntryStore;
@@ -47,7 +47,7 @@ export interface ReconcileOutput {
   /** how many aws-auth rows and access entries were checked against IAM */
   checked: { awsAuthRows: number; accessEntries: number };
   items: ReconcileItem[];
-  awsAuth?: { diff: string; backupPath?: string | undefined; conflicts: number } | undefined;
+  awsAuth?: AccessChangeOutput["awsAuth"];
   notes: string[];
 }
 
@@ -103,15 +103,9 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
         }
         next = done.data;
       }
-      return Object.keys(next).every((k) => next[k] === current[k]) ? "unchanged" : next;
+      return sameData(next, current) ? "unchanged" : next;
     };
-    if (input.dryRun) {
-      const after = edit(data);
-      out.awsAuth = { diff: after === "unchanged" ? "" : dataDiff(data, after), conflicts: 0 };
-    } else {
-      const w = await store.update((c) => edit(c?.data ?? {}));
-      out.awsAuth = { diff: dataDiff(w.before?.data ?? {}, w.after?.data ?? {}), backupPath: w.backupPath, conflicts: w.conflicts };
-    }
+    out.awsAuth = await editAwsAuth(store, input.dryRun, edit, data);
   }
   if (!input.dryRun) {
     for (const p of entryPlans) {

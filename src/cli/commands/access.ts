@@ -96,6 +96,15 @@ export async function accessDeps(a: AccessArgs, env: NodeJS.ProcessEnv): Promise
   };
 }
 
+/** What an aws-auth write did: its diff, that the ConfigMap was created, or where the previous version was backed up (and how to bring it back). */
+export function awsAuthWriteLines(w: AccessChangeOutput["awsAuth"], cluster: string, region: string): string[] {
+  const lines: string[] = [];
+  if (w?.diff) lines.push("", w.diff.trimEnd());
+  if (w?.created) lines.push("kube-system/aws-auth did not exist: created it (no previous version to back up)");
+  if (w?.backupPath) lines.push(`aws-auth backup: ${w.backupPath} (restore: eks-access aws-auth restore --cluster ${cluster} --region ${region} --backup ${w.backupPath})`);
+  return lines;
+}
+
 export function renderChange(o: AccessChangeOutput, verb: "grant" | "revoke"): string {
   const lines: string[] = [];
   const counted = o.changes.reduce((n, c) => n + c.steps.length, 0);
@@ -104,9 +113,7 @@ export function renderChange(o: AccessChangeOutput, verb: "grant" | "revoke"): s
     for (const s of c.steps) lines.push(`  ${o.dryRun ? "would " : ""}${s.text}`);
     for (const n of c.notes) lines.push(`  = ${n}`);
   }
-  if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
-  if (o.awsAuth?.created) lines.push("kube-system/aws-auth did not exist: created it (no previous version to back up)");
-  if (o.awsAuth?.backupPath) lines.push(`aws-auth backup: ${o.awsAuth.backupPath} (restore: eks-access aws-auth restore --cluster ${o.cluster} --region ${o.region} --backup ${o.awsAuth.backupPath})`);
+  lines.push(...awsAuthWriteLines(o.awsAuth, o.cluster, o.region));
   if (o.dryRun) {
     const cmds = o.changes.flatMap((c) => c.steps.flatMap((s) => (s.command ? [s.command] : [])));
     lines.push("", `Dry run: nothing was changed on cluster ${o.cluster}.`);

@@ -1,7 +1,7 @@
 /** `eks-access access reconcile`: flags → the reconcile use case, through the same cluster and context checks as grant. */
 import { shellWord } from "../../core/mapping/check.js";
 import { reconcile, type ReconcileOutput } from "../../usecases/access-reconcile.js";
-import { accessDeps, type AccessArgs } from "./access.js";
+import { accessDeps, awsAuthWriteLines, type AccessArgs } from "./access.js";
 
 export interface ReconcileArgs extends AccessArgs {
   dryRun?: boolean | undefined;
@@ -19,8 +19,7 @@ export function renderReconcile(o: ReconcileOutput): string {
     }
   }
   for (const n of o.notes) lines.push(`= ${n}`);
-  if (o.awsAuth?.diff) lines.push("", o.awsAuth.diff.trimEnd());
-  if (o.awsAuth?.backupPath) lines.push(`aws-auth backup: ${o.awsAuth.backupPath} (restore: eks-access aws-auth restore --cluster ${o.cluster} --region ${o.region} --backup ${o.awsAuth.backupPath})`);
+  lines.push(...awsAuthWriteLines(o.awsAuth, o.cluster, o.region));
   const checked = `checked ${o.checked.awsAuthRows} IAM Identity Center row${o.checked.awsAuthRows === 1 ? "" : "s"} of aws-auth and ${o.checked.accessEntries} access entr${o.checked.accessEntries === 1 ? "y" : "ies"}`;
   if (lines.length) lines.push("");
   if (o.dryRun) {
