@@ -10,7 +10,7 @@
  */
 import { readFileSync } from "node:fs";
 import { EksAccessError } from "../core/errors.js";
-import { parseAuthenticatorConfigFile, parseBackendModeFile, resolveAuthenticatorConfig, restartNeeded, type AuthenticatorConfig, type AuthenticatorFlags } from "../core/authn/config.js";
+import { hotPart, parseAuthenticatorConfigFile, parseBackendModeFile, resolveAuthenticatorConfig, restartNeeded, type AuthenticatorConfig, type AuthenticatorFlags } from "../core/authn/config.js";
 import { readAuthenticatorDynamicFile } from "../core/dynamic-file.js";
 import { dynamicFileBackend, mountedFileBackend, type BackendName, type MappingBackend } from "../core/mapping/resolve.js";
 import type { AuthnLog, AuthnMetrics, BackendSource } from "../ports/authn.js";
@@ -42,7 +42,6 @@ export class AuthenticatorConfigFile {
   private readonly said: ReturnType<typeof reporter>;
   private restartSaid = "";
   private mounted: { from: AuthenticatorConfig; backend: MappingBackend } | undefined;
-  private readonly listeners: Array<(c: AuthenticatorConfig) => void> = [];
 
   /** Reads the file (path undefined: flags only); throws a one-line EksAccessError when it is unusable. */
   constructor(
@@ -71,10 +70,6 @@ export class AuthenticatorConfigFile {
     return this.config;
   }
 
-  onChange(f: (c: AuthenticatorConfig) => void): void {
-    this.listeners.push(f);
-  }
-
   /** Watches the file from now on (a no-op without one). */
   watch(): void {
     if (this.path === undefined || this.file) return;
@@ -93,17 +88,14 @@ export class AuthenticatorConfigFile {
           return;
         }
         const restart = restartNeeded(this.config, next);
-        const hot = { mapRoles: next.mapRoles, mapUsers: next.mapUsers, mapAccounts: next.mapAccounts, reservedPrefixes: next.reservedPrefixes, scrubbedAccounts: next.scrubbedAccounts };
-        const changed = JSON.stringify(hot) !== JSON.stringify({ mapRoles: this.config.mapRoles, mapUsers: this.config.mapUsers, mapAccounts: this.config.mapAccounts, reservedPrefixes: this.config.reservedPrefixes, scrubbedAccounts: this.config.scrubbedAccounts });
+        const hot = hotPart(next);
+        const changed = JSON.stringify(hot) !== JSON.stringify(hotPart(this.config));
         this.config = { ...this.config, ...hot };
         this.deps.metrics.backendStale("MountedFile", false);
         this.said.fine(`config file ${path} is usable again`);
         if (restart.length > 0 && restart.join() !== this.restartSaid) this.deps.log.warn(`config file ${path}: a change to ${restart.join(", ")} takes effect only after a restart`);
         this.restartSaid = restart.join();
-        if (changed) {
-          this.deps.log.info(`config file ${path} reloaded`, { mapRoles: next.mapRoles.length, mapUsers: next.mapUsers.length, mapAccounts: next.mapAccounts.length });
-          for (const f of this.listeners) f(this.config);
-        }
+        if (changed) this.deps.log.info(`config file ${path} reloaded`, { mapRoles: next.mapRoles.length, mapUsers: next.mapUsers.length, mapAccounts: next.mapAccounts.length });
       },
       onError: (problem) => this.refused(`config file ${path} cannot be read (${problem}); keeping the last good configuration`),
     });

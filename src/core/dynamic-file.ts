@@ -106,6 +106,17 @@ export function parseDynamicFile(text: string): DynamicFile | string {
 }
 
 /**
+ * A member of a JSON/YAML object looked up case-insensitively, the last spelling winning (as the
+ * peer's encoding/json and viper read keys); undefined for anything but an object.
+ */
+export function memberOf(o: unknown, name: string): unknown {
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
+  let v: unknown;
+  for (const k of Object.keys(o)) if (k.toLowerCase() === name.toLowerCase()) v = (o as Record<string, unknown>)[k];
+  return v;
+}
+
+/**
  * Reads a dynamic file as aws-iam-authenticator v0.6.13's DynamicFile backend does
  * (pkg/mapper/dynamicfile CallBackForFileLoad): Go's encoding/json into
  * {mapRoles, mapUsers, mapAccounts} — member names matched case-insensitively, unknown members
@@ -124,25 +135,20 @@ export function readAuthenticatorDynamicFile(text: string, userIdStrict: boolean
   const file: DynamicFile = { mapRoles: [], mapUsers: [], mapAccounts: [] };
   if (doc === null) return file;
   if (typeof doc !== "object" || Array.isArray(doc)) return "not a JSON object with mapRoles/mapUsers/mapAccounts";
-  const member = (o: Record<string, unknown>, name: string): unknown => {
-    let v: unknown;
-    for (const k of Object.keys(o)) if (k.toLowerCase() === name.toLowerCase()) v = o[k];
-    return v;
-  };
   const str = (v: unknown, what: string): string | Error => (v === undefined || v === null ? "" : typeof v === "string" ? v : new Error(`${what} is not a string`));
   const d = doc as Record<string, unknown>;
   for (const kind of ["mapRoles", "mapUsers"] as const) {
-    const list = member(d, kind);
+    const list = memberOf(d, kind);
     if (list === undefined || list === null) continue;
     if (!Array.isArray(list)) return `${kind} is not a list`;
     for (const [i, item] of list.entries()) {
       if (item !== null && (typeof item !== "object" || Array.isArray(item))) return `${kind}[${i}] is not an object`;
       const r = (item ?? {}) as Record<string, unknown>;
       const arnField = kind === "mapRoles" ? "rolearn" : "userarn";
-      const arn = str(member(r, arnField), `${kind}[${i}].${arnField}`);
-      const username = str(member(r, "username"), `${kind}[${i}].username`);
-      const userid = str(member(r, "userid"), `${kind}[${i}].userid`);
-      const g = member(r, "groups");
+      const arn = str(memberOf(r, arnField), `${kind}[${i}].${arnField}`);
+      const username = str(memberOf(r, "username"), `${kind}[${i}].username`);
+      const userid = str(memberOf(r, "userid"), `${kind}[${i}].userid`);
+      const g = memberOf(r, "groups");
       if (g !== undefined && g !== null && (!Array.isArray(g) || g.some((x) => typeof x !== "string" && x !== null))) return `${kind}[${i}].groups is not a list of strings`;
       for (const v of [arn, username, userid]) if (v instanceof Error) return v.message;
       const key = userIdStrict ? userid : arn;
@@ -153,7 +159,7 @@ export function readAuthenticatorDynamicFile(text: string, userIdStrict: boolean
       file[kind].push(row);
     }
   }
-  const accounts = member(d, "mapAccounts");
+  const accounts = memberOf(d, "mapAccounts");
   if (accounts !== undefined && accounts !== null) {
     if (!Array.isArray(accounts) || accounts.some((a) => typeof a !== "string" && a !== null)) return "mapAccounts is not a list of strings";
     file.mapAccounts = (accounts as Array<string | null>).map((a) => a ?? "");

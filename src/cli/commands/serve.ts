@@ -16,6 +16,7 @@ import { checkedEndpoint, endpointOverride } from "../../core/aws-env.js";
 import type { AuthenticatorConfig, AuthenticatorFlags } from "../../core/authn/config.js";
 import { webhookKubeconfig, webhookUrl } from "../../core/authn/webhook-kubeconfig.js";
 import { parseDuration } from "../../core/duration.js";
+import { DEFAULT_MAX_TOKEN_BYTES } from "../../core/token-verify.js";
 import { EksAccessError, usageError } from "../../core/errors.js";
 import type { AccessEntrySource } from "../../ports/access-entries.js";
 import type { Ec2Directory } from "../../ports/authn.js";
@@ -104,11 +105,24 @@ function sourceOf(a: ServeArgs, authenticator: boolean): Source | undefined {
   return { kind: "eks", cluster, intervalMs };
 }
 
-async function eksSource(a: ServeArgs, cluster: string, intervalMs: number, say: (line: string) => void, env: NodeJS.ProcessEnv): Promise<AccessEntrySource> {
+type AwsSession = Awaited<ReturnType<typeof import("../../compose.js").awsSession>>;
+
+/** The AWS session of serve's --profile/--region, resolved on first use and shared by every AWS client serve makes (resolved again after a failure). */
+function sharedSession(a: ServeArgs, env: NodeJS.ProcessEnv): () => Promise<AwsSession> {
+  let session: Promise<AwsSession> | undefined;
+  return () =>
+    (session ??= import("../../compose.js")
+      .then(({ awsSession }) => awsSession({ profile: a.profile, region: a.region, env }))
+      .catch((err: unknown) => {
+        session = undefined;
+        throw err;
+      }));
+}
+
+async function eksSource(a: ServeArgs, cluster: string, intervalMs: number, say: (line: string) => void, env: NodeJS.ProcessEnv, aws: () => Promise<AwsSession>): Promise<AccessEntrySource> {
   const endpoint = a["endpoint-url"] !== undefined ? checkedEndpoint(a["endpoint-url"], "--endpoint-url", "eks") : endpointOverride("eks", env);
   const iamEndpoint = endpointOverride("iam", env);
-  const { awsSession } = await import("../../compose.js");
-  const session = await awsSession({ profile: a.profile, region: a.region, env });
+  const session = await aws();
   const region = session.region;
   if (!region) throw new EksAccessError("config", "no region for the EKS API", { hint: "give --region, or set AWS_REGION or the profile's region" });
   const [{ eksAccessEntryApi }, { iamPrincipalLookup }, { EksAccessEntries }] = await Promise.all([
@@ -133,8 +147,8 @@ async function eksSource(a: ServeArgs, cluster: string, intervalMs: number, say:
   return source;
 }
 
-async function openSource(a: ServeArgs, wanted: Source, say: (line: string) => void, env: NodeJS.ProcessEnv): Promise<AccessEntrySource> {
-  if (wanted.kind === "eks") return eksSource(a, wanted.cluster, wanted.intervalMs, say, env);
+async function openSource(a: ServeArgs, wanted: Source, say: (line: string) => void, env: NodeJS.ProcessEnv, aws = sharedSession(a, env)): Promise<AccessEntrySource> {
+  if (wanted.kind === "eks") return eksSource(a, wanted.cluster, wanted.intervalMs, say, env, aws);
   const { AccessEntriesFile } = await import("../../adapters/access-entries-file.js");
   return new AccessEntriesFile(wanted.path, (l) => say(`eks-access serve: ${l}`));
 }
@@ -200,8 +214,8 @@ const authenticatorFlags = (a: ServeArgs | ServeInitArgs): AuthenticatorFlags =>
   };
 };
 
-function duration(text: string | undefined, flag: string, fallback: number): number {
-  if (text === undefined) return fallback;
+function duration(text: string | undefined, flag: string): number | undefined {
+  if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms === undefined) throw usageError(`${flag} ${text} is not a duration`, "e.g. 500ms, 10s, 5m");
   return ms;
@@ -267,7 +281,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
   const wanted = sourceOf(a, true);
   checkPort(a.port);
   if (a["log-format"] !== undefined && a["log-format"] !== "json" && a["log-format"] !== "text") throw usageError(`--log-format ${a["log-format"]} is not json or text`, "eks-access serve logs JSON lines either way");
-  const graceMs = duration(a["shutdown-grace"], "--shutdown-grace", 20_000);
+  const graceMs = duration(a["shutdown-grace"], "--shutdown-grace") ?? 20_000;
   const [{ jsonLog }, { PromAuthnMetrics }, { AuthenticatorConfigFile }] = await Promise.all([import("../../adapters/logger.js"), import("../../adapters/authn-metrics.js"), import("../../adapters/authn-files.js")]);
   const log = jsonLog(undefined, a["log-level"] ?? "info");
   const metrics = new PromAuthnMetrics();
@@ -279,8 +293,8 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
     partition: c.partition,
     region: a.region ?? (env["AWS_REGION"] || env["AWS_DEFAULT_REGION"] || undefined),
     maxTokenBytes: a["max-token-bytes"],
-    timeoutMs: a["sts-timeout"] === undefined ? undefined : duration(a["sts-timeout"], "--sts-timeout", 10_000),
-    cache: { maxEntries: a["token-cache-size"], ttlMs: a["token-cache-ttl"] === undefined ? undefined : duration(a["token-cache-ttl"], "--token-cache-ttl", 300_000) },
+    timeoutMs: duration(a["sts-timeout"], "--sts-timeout"),
+    cache: { maxEntries: a["token-cache-size"], ttlMs: duration(a["token-cache-ttl"], "--token-cache-ttl") },
     limits: { perPrincipal: rate(a["sts-limit-per-principal"], "--sts-limit-per-principal"), global: rate(a["sts-limit-global"], "--sts-limit-global"), maxConcurrent: a["sts-max-concurrent"] },
     env,
     observer: {
@@ -291,10 +305,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
   });
   metrics.watchVerifier(() => verifier.stats());
   const beyond = { rolePaths: a["match-role-paths"] === true, iamGroups: a["match-iam-groups"] === true, ssoPermissionSets: a["match-sso-permission-sets"] === true };
-  const aws = async (): Promise<{ region: string | undefined; credentials: () => Promise<import("@smithy/types").AwsCredentialIdentity> }> => {
-    const { awsSession } = await import("../../compose.js");
-    return awsSession({ profile: a.profile, region: a.region, env });
-  };
+  const aws = sharedSession(a, env);
   let iam;
   if (beyond.rolePaths || beyond.iamGroups || beyond.ssoPermissionSets) {
     const session = await aws();
@@ -316,7 +327,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
       return (await ec2Inner).privateDnsName(id);
     },
   };
-  const entries = wanted ? await openSource(a, wanted, (l) => log.info(l.replace(/^eks-access serve: /, "")), env) : undefined;
+  const entries = wanted ? await openSource(a, wanted, (l) => log.info(l.replace(/^eks-access serve: /, "")), env, aws) : undefined;
   // the authorizer reads the DynamicFile backend's file when it binds entries to unique ids (what EKS and the sandbox write)
   const authzEntries = entries ?? (c.dynamicFilePath && c.dynamicFileUserIdStrict ? new (await import("../../adapters/access-entries-file.js")).AccessEntriesFile(c.dynamicFilePath, (l) => log.warn(l)) : undefined);
   const tls = await servingPair(a["tls-cert-file"], a["tls-private-key-file"], c);
@@ -332,7 +343,7 @@ async function runAuthenticator(a: ServeArgs, env: NodeJS.ProcessEnv): Promise<v
       authenticator: stack.authenticator,
       metrics: () => metrics.exposition(),
       // the largest token the verifier takes, and room for the rest of a TokenReview
-      maxBodyBytes: (a["max-token-bytes"] ?? 4096) + 64 * 1024,
+      maxBodyBytes: (a["max-token-bytes"] ?? DEFAULT_MAX_TOKEN_BYTES) + 64 * 1024,
       log: (l) => log.error(l),
     });
   } catch (err) {

@@ -14,6 +14,7 @@
  */
 import { parse } from "yaml";
 import { AUTHENTICATOR_PARTITIONS, canonicalizePrincipal } from "../arn.js";
+import { memberOf } from "../dynamic-file.js";
 import { EksAccessError, usageError } from "../errors.js";
 import type { BackendName, ConfigMappingRow } from "../mapping/resolve.js";
 
@@ -88,12 +89,7 @@ const VALID_MODES: Readonly<Record<string, BackendName | "CRD">> = {
 type Doc = Record<string, unknown>;
 
 /** viper's case-insensitive key look-up (the last spelling wins, as in a YAML map read twice). */
-function key(o: unknown, name: string): unknown {
-  if (typeof o !== "object" || o === null || Array.isArray(o)) return undefined;
-  let v: unknown;
-  for (const k of Object.keys(o)) if (k.toLowerCase() === name.toLowerCase()) v = (o as Doc)[k];
-  return v;
-}
+const key = memberOf;
 
 const scalarText = (v: unknown): string | undefined => (typeof v === "string" ? v : typeof v === "number" || typeof v === "bigint" || typeof v === "boolean" ? String(v) : undefined);
 
@@ -219,12 +215,19 @@ export function checkBackendModes(modes: readonly string[]): BackendName[] {
   return out;
 }
 
+/** The settings a running server takes from a changed file (restartNeeded names the others). */
+export const HOT_KEYS = ["mapRoles", "mapUsers", "mapAccounts", "reservedPrefixes", "scrubbedAccounts"] as const satisfies ReadonlyArray<keyof AuthenticatorConfig>;
+
+/** The hot settings of a configuration (what a reload applies), in HOT_KEYS' order. */
+export const hotPart = (c: AuthenticatorConfig): Pick<AuthenticatorConfig, (typeof HOT_KEYS)[number]> =>
+  Object.fromEntries(HOT_KEYS.map((k) => [k, c[k]])) as Pick<AuthenticatorConfig, (typeof HOT_KEYS)[number]>;
+
 /**
  * The settings a running server takes from a changed file without a restart (mappings, reserved
  * prefixes, scrubbed accounts), and the names of those it cannot (they need one).
  */
 export function restartNeeded(before: AuthenticatorConfig, after: AuthenticatorConfig): string[] {
-  const hot = new Set<keyof AuthenticatorConfig>(["mapRoles", "mapUsers", "mapAccounts", "reservedPrefixes", "scrubbedAccounts"]);
+  const hot = new Set<keyof AuthenticatorConfig>(HOT_KEYS);
   return (Object.keys(before) as Array<keyof AuthenticatorConfig>).filter((k) => !hot.has(k) && JSON.stringify(before[k]) !== JSON.stringify(after[k]));
 }
 
