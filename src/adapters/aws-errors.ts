@@ -18,6 +18,9 @@ interface NetError {
   hostname?: string;
 }
 
+/** IAM's "no such role/user/group" (the SDK's NoSuchEntityException; NoSuchEntity from older models). */
+export const isNoSuchEntity = (err: unknown): boolean => ["NoSuchEntityException", "NoSuchEntity"].includes((err as { name?: string } | undefined)?.name ?? "");
+
 /** The network failure's code (ECONNREFUSED, ..., TimeoutError), or undefined for any other error. */
 export function networkFailure(err: unknown): string | undefined {
   const e = (err ?? {}) as NetError;

@@ -9,7 +9,7 @@
 import { GetRoleCommand, GetUserCommand, IAMClient, ListGroupsForUserCommand, type Group } from "@aws-sdk/client-iam";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import type { IamCallerDirectory, IamEntity } from "../ports/authn.js";
-import { awsError, recordEndpoint } from "./aws-errors.js";
+import { awsError, isNoSuchEntity, recordEndpoint } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
 export interface IamCallerOptions {
@@ -19,8 +19,6 @@ export interface IamCallerOptions {
   endpoint?: string | undefined;
   env: Readonly<Record<string, string | undefined>>;
 }
-
-const noSuchEntity = (err: unknown): boolean => ["NoSuchEntityException", "NoSuchEntity"].includes((err as { name?: string }).name ?? "");
 
 export async function iamCallerDirectory(opts: IamCallerOptions): Promise<IamCallerDirectory> {
   const iam = new IAMClient({ region: opts.region, credentials: opts.credentials, ...(opts.endpoint ? { endpoint: opts.endpoint } : {}), ...(await httpClientConfig(opts.env)) });
@@ -34,7 +32,7 @@ export async function iamCallerDirectory(opts: IamCallerOptions): Promise<IamCal
         const r = (await iam.send(new GetRoleCommand({ RoleName: name }))).Role;
         return r?.Arn && r.RoleId === uniqueId ? { arn: r.Arn, id: r.RoleId } : undefined;
       } catch (err) {
-        if (noSuchEntity(err)) return undefined;
+        if (isNoSuchEntity(err)) return undefined;
         return fail(err, `iam:GetRole ${name} failed`);
       }
     },
@@ -52,7 +50,7 @@ export async function iamCallerDirectory(opts: IamCallerOptions): Promise<IamCal
         }
         return groups.flatMap((g) => (g.Arn && g.GroupId ? [{ arn: g.Arn, id: g.GroupId }] : []));
       } catch (err) {
-        if (noSuchEntity(err)) return undefined;
+        if (isNoSuchEntity(err)) return undefined;
         return fail(err, `iam:ListGroupsForUser ${name} failed`);
       }
     },

@@ -7,7 +7,7 @@ import { GetRoleCommand, GetUserCommand, IAMClient } from "@aws-sdk/client-iam";
 import type { AwsCredentialIdentityProvider } from "@smithy/types";
 import { parsePrincipal } from "../core/arn.js";
 import type { IamPrincipal, PrincipalDirectory } from "../ports/access.js";
-import { awsError, recordEndpoint } from "./aws-errors.js";
+import { awsError, isNoSuchEntity, recordEndpoint } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
 export interface IamLookupOptions {
@@ -35,7 +35,7 @@ export async function iamPrincipalLookup(opts: IamLookupOptions): Promise<Pick<P
           found = u && { ...u, id: u.UserId };
         }
       } catch (err) {
-        if (["NoSuchEntityException", "NoSuchEntity"].includes((err as { name?: string }).name ?? "")) return undefined;
+        if (isNoSuchEntity(err)) return undefined;
         throw awsError(err, `iam:Get${p.type === "role" ? "Role" : "User"} ${p.name} failed`, "check the credentials' iam:GetRole and iam:GetUser permissions", reached.url);
       }
       if (!found?.Arn || !found.id) return undefined;

@@ -23,7 +23,7 @@ import { EksAccessError, usageError } from "../core/errors.js";
 import { checkGivenPath, classifyPrincipal, instanceArnOf, provisionedTargets, ssoRoleIn, type PrincipalInput } from "../core/principal.js";
 import type { IamPrincipal, PrincipalDirectory, ResolvedPrincipal } from "../ports/access.js";
 import type { CallerIdentity } from "../ports/sts.js";
-import { awsError, recordEndpoint, type EndpointRecorder } from "./aws-errors.js";
+import { awsError, isNoSuchEntity, recordEndpoint, type EndpointRecorder } from "./aws-errors.js";
 import { httpClientConfig } from "./http.js";
 
 export const DEFAULT_LOOKUP_ROLE = "OrganizationAccountAccessRole";
@@ -53,7 +53,6 @@ interface Client<C> {
 type PermissionSetRef = NonNullable<ResolvedPrincipal["permissionSet"]>;
 
 const errorName = (err: unknown): string | undefined => (err as { name?: string } | undefined)?.name;
-const isNoSuchEntity = (err: unknown): boolean => errorName(err) === "NoSuchEntityException" || errorName(err) === "NoSuchEntity";
 
 function fromIam(type: "role" | "user", r: Role | User): IamPrincipal {
   const arn = r.Arn ?? "";
