@@ -23,8 +23,8 @@ import { createServer as createTcpServer, type Server as TcpServer } from "node:
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { type KubeEnv, type KubeWebhook, requestText, startKube } from "./kube.js";
-import { freePort, waitFor } from "../emulator/net.js";
-import { type PeerProcess, type Peers, peerStartError, spawnPeer } from "./peers.js";
+import { freePort } from "../emulator/net.js";
+import { type PeerProcess, type Peers, spawnPeer, waitPeerReady } from "./peers.js";
 
 /** aws-auth style mappings, as the authenticator's config file spells them. */
 export interface RoleMapping {
@@ -220,13 +220,7 @@ export function authenticatorConfig(opts: Omit<StartAwsIamAuthenticatorOptions, 
 }
 
 async function waitHealthy(peer: PeerProcess, port: number, caFile: string): Promise<void> {
-  const what = `https://127.0.0.1:${port}/healthz`;
-  try {
-    await waitFor(what, async () => peer.exit !== undefined || (existsSync(caFile) && (await isHealthy(port, caFile))), READY_ATTEMPTS);
-  } catch (err) {
-    throw await peerStartError(peer, (err as Error).message);
-  }
-  if (peer.exit) throw await peerStartError(peer, `exited before ${what} was ready`);
+  await waitPeerReady(peer, `https://127.0.0.1:${port}/healthz`, async () => existsSync(caFile) && (await isHealthy(port, caFile)), READY_ATTEMPTS);
 }
 
 async function isHealthy(port: number, caFile: string): Promise<boolean> {

@@ -13,9 +13,9 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { requestText } from "./kube.js";
-import { peerStartError, spawnPeer, type PeerProcess } from "./peers.js";
+import { spawnPeer, waitPeerReady, type PeerProcess } from "./peers.js";
 import { writeAuthenticatorInputs, type StartAwsIamAuthenticatorOptions, type TokenWebhookServer } from "./authenticator.js";
-import { freePort, waitFor } from "../emulator/net.js";
+import { freePort } from "../emulator/net.js";
 
 export interface StartEksAccessServeOptions extends Omit<StartAwsIamAuthenticatorOptions, "binary" | "tls"> {
   /** the eks-access script node runs (bin/eks-access, or the test's build of it) */
@@ -74,11 +74,5 @@ export async function startEksAccessServe(opts: StartEksAccessServeOptions): Pro
 
 async function waitReady(serve: PeerProcess, base: string, caFile: string): Promise<void> {
   const ca = await readFile(caFile, "utf8");
-  const what = `${base}/readyz (eks-access serve)`;
-  try {
-    await waitFor(what, async () => serve.exit !== undefined || (await requestText(`${base}/readyz`, { ca })).status === 200, READY_ATTEMPTS);
-  } catch (err) {
-    throw await peerStartError(serve, (err as Error).message);
-  }
-  if (serve.exit) throw await peerStartError(serve, `exited before ${what} was ready`);
+  await waitPeerReady(serve, `${base}/readyz (eks-access serve)`, async () => (await requestText(`${base}/readyz`, { ca })).status === 200, READY_ATTEMPTS);
 }

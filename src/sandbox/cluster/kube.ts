@@ -10,8 +10,8 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { freePort, waitFor } from "../emulator/net.js";
-import { type Peers, type PeerProcess, peerStartError, spawnPeer } from "./peers.js";
+import { freePort } from "../emulator/net.js";
+import { type Peers, type PeerProcess, spawnPeer, waitPeerReady } from "./peers.js";
 import { createRsaKeyPair, createTestCa, issueLeafCertificate } from "../emulator/tls.js";
 
 export interface KubeWebhook {
@@ -233,15 +233,7 @@ async function startEtcd(dir: string, binary: string, log: (line: string) => voi
   return { peer, url };
 }
 
-/** Polls `probe` (via waitFor) and stops early, with the peer's log, when the peer exits. */
-async function waitReady(peer: PeerProcess, what: string, probe: () => Promise<boolean>): Promise<void> {
-  try {
-    await waitFor(what, async () => peer.exit !== undefined || (await probe()), READY_ATTEMPTS);
-  } catch (err) {
-    throw await peerStartError(peer, (err as Error).message);
-  }
-  if (peer.exit) throw await peerStartError(peer, `exited before ${what} was ready`);
-}
+const waitReady = (peer: PeerProcess, what: string, probe: () => Promise<boolean>): Promise<void> => waitPeerReady(peer, what, probe, READY_ATTEMPTS);
 
 async function isApiserverReady(server: string, ca: string, token: string): Promise<boolean> {
   const res = await requestText(`${server}/readyz`, { ca, token });

@@ -10,6 +10,7 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../emulator/net.js";
 
 export interface Peers {
   binDir: string;
@@ -293,6 +294,16 @@ function isGroupSignalable(pgid: number): boolean {
 async function tailFile(file: string, lines: number): Promise<string> {
   const text = await readFile(file, "utf8").catch(() => "");
   return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** Polls `probe` (via waitFor, `attempts` × 100 ms) until it holds; stops early, with the peer's log, when the peer exits. */
+export async function waitPeerReady(peer: PeerProcess, what: string, probe: () => Promise<boolean>, attempts: number): Promise<void> {
+  try {
+    await waitFor(what, async () => peer.exit !== undefined || (await probe()), attempts);
+  } catch (err) {
+    throw await peerStartError(peer, (err as Error).message);
+  }
+  if (peer.exit) throw await peerStartError(peer, `exited before ${what} was ready`);
 }
 
 /** An error for a peer that failed to start, with the end of its log. */
