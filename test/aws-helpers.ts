@@ -3,18 +3,9 @@ import { spawn } from "node:child_process";
 import { request } from "node:http";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
 import { repoRoot, run, runAsync, type Env, type RunResult } from "./helpers.js";
 
-/** An AWS SDK client whose every request acts in `account` of moto_server (its x-moto-account-id header). */
-export function inMotoAccount<C extends { middlewareStack: { add(m: BuildMiddleware<object, MetadataBearer>, o: object): void } }>(client: C, account: string): C {
-  const header: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
-    (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = account;
-    return next(args);
-  };
-  client.middlewareStack.add(header, { step: "build", name: "motoAccount" });
-  return client;
-}
+export { inMotoAccount } from "../src/sandbox/emulator/moto.js";
 
 export function aws(env: Env, ...args: string[]): unknown {
   const r = run("aws", [...args, "--output", "json"], { env });

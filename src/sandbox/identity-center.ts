@@ -31,7 +31,7 @@ import {
   ProvisionPermissionSetCommand,
   SSOAdminClient,
 } from "@aws-sdk/client-sso-admin";
-import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
+import { inMotoAccount } from "./emulator/moto.js";
 
 /** The sandbox's second account: permission sets are provisioned there too. */
 export const SANDBOX_MEMBER_ACCOUNT = "210987654321";
@@ -61,16 +61,6 @@ export interface IdentityCenterOptions {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-/** Sends every request of a client as the given moto account. */
-function asAccount<C extends { middlewareStack: { add(m: BuildMiddleware<object, MetadataBearer>, o: object): void } }>(client: C, account: string): C {
-  const header: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
-    (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = account;
-    return next(args);
-  };
-  client.middlewareStack.add(header, { step: "build", name: "eksAccessMotoAccount" });
-  return client;
-}
-
 /** An identity-store call (no SDK client for it in the project): moto's JSON protocol. */
 async function identityStore(opts: IdentityCenterOptions, action: string, body: object): Promise<Record<string, unknown>> {
   const res = await fetch(`${opts.motoUrl}/`, {
@@ -90,7 +80,7 @@ async function identityStore(opts: IdentityCenterOptions, action: string, body: 
 
 export async function seedIdentityCenter(opts: IdentityCenterOptions): Promise<IdentityCenterSeed> {
   const base = { region: opts.region, endpoint: opts.motoUrl, credentials: opts.credentials };
-  const sso = asAccount(new SSOAdminClient(base), opts.account);
+  const sso = inMotoAccount(new SSOAdminClient(base), opts.account);
   const instance = (await sso.send(new ListInstancesCommand({}))).Instances?.[0];
   if (!instance?.InstanceArn || !instance.IdentityStoreId) throw new Error("moto sso-admin answered no Identity Center instance");
   const instanceArn = instance.InstanceArn;
@@ -98,7 +88,7 @@ export async function seedIdentityCenter(opts: IdentityCenterOptions): Promise<I
   const accounts = [opts.account, SANDBOX_MEMBER_ACCOUNT];
   const seed: IdentityCenterSeed = { instanceArn, identityStoreId, permissionSets: {}, roles: [] };
 
-  const member = asAccount(new IAMClient(base), SANDBOX_MEMBER_ACCOUNT);
+  const member = inMotoAccount(new IAMClient(base), SANDBOX_MEMBER_ACCOUNT);
   await member.send(
     new CreateRoleCommand({
       RoleName: "OrganizationAccountAccessRole",
@@ -125,7 +115,7 @@ export async function seedIdentityCenter(opts: IdentityCenterOptions): Promise<I
   }
 
   for (const account of accounts) {
-    const iam = asAccount(new IAMClient(base), account);
+    const iam = inMotoAccount(new IAMClient(base), account);
     const path = account === opts.account ? `${SSO_PATH}${opts.region}/` : SSO_PATH;
     const samlProvider = `arn:aws:iam::${account}:saml-provider/AWSSSO_${randomBytes(8).toString("hex")}_DO_NOT_DELETE`;
     const trust = JSON.stringify({
@@ -148,7 +138,7 @@ export async function seedIdentityCenter(opts: IdentityCenterOptions): Promise<I
  */
 export async function reassignPermissionSet(opts: IdentityCenterOptions, target: { account: string; permissionSet: string }): Promise<{ oldArn: string; newArn: string }> {
   const base = { region: opts.region, endpoint: opts.motoUrl, credentials: opts.credentials };
-  const sso = asAccount(new SSOAdminClient(base), opts.account);
+  const sso = inMotoAccount(new SSOAdminClient(base), opts.account);
   const instanceArn = (await sso.send(new ListInstancesCommand({}))).Instances?.[0]?.InstanceArn;
   if (!instanceArn) throw new Error("moto sso-admin answered no Identity Center instance");
   let permissionSetArn: string | undefined;
@@ -158,7 +148,7 @@ export async function reassignPermissionSet(opts: IdentityCenterOptions, target:
   if (!permissionSetArn) throw new Error(`no permission set ${target.permissionSet} in the sandbox`);
   const assignments = (await sso.send(new ListAccountAssignmentsCommand({ InstanceArn: instanceArn, AccountId: target.account, PermissionSetArn: permissionSetArn }))).AccountAssignments ?? [];
   if (assignments.length === 0) throw new Error(`permission set ${target.permissionSet} is not assigned in ${target.account}`);
-  const iam = asAccount(new IAMClient(base), target.account);
+  const iam = inMotoAccount(new IAMClient(base), target.account);
   const roles = (await iam.send(new ListRolesCommand({ PathPrefix: SSO_PATH }))).Roles ?? [];
   const old = roles.find((r) => r.RoleName?.startsWith(`AWSReservedSSO_${target.permissionSet}_`));
   if (!old?.RoleName || !old.Arn) throw new Error(`no AWSReservedSSO_${target.permissionSet}_ role in ${target.account}`);

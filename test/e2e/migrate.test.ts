@@ -20,7 +20,8 @@ import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { cliPath, run, runAsync, runCli, type Env, type RunResult } from "../helpers.js";
-import { awsJson, eventually, roleProfile, startSandbox, whoamiAs } from "./shell.js";
+import { eventually, roleProfile, startSandbox, whoamiAs } from "./shell.js";
+import { aws as awsCli } from "../aws-helpers.js";
 
 const ACCT = "123456789012";
 const MEMBER = "210987654321";
@@ -34,7 +35,7 @@ let stopSandbox: (() => void) | undefined;
 let ssoAdmin: string; // AWSReservedSSO_EKSAdmin_… with its /aws-reserved/sso.amazonaws.com/us-west-2/ path
 let ssoName: string;
 
-const aws = (...args: string[]): any => awsJson(env, args);
+const aws = (...args: string[]): any => awsCli(env, ...args);
 const cli = (...args: string[]) => runCli(args, { env });
 const ok = (...args: string[]): string => {
   const r = cli(...args);

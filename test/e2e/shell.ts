@@ -74,9 +74,3 @@ export async function eventually<T>(what: string, probe: () => T, holds: (v: T) 
   assert.fail(`${what}: last answer ${JSON.stringify(r.last)}`);
 }
 
-/** The AWS CLI's JSON answer (it must succeed). */
-export function awsJson(env: Env, args: string[]): any {
-  const r = run("aws", [...args, "--output", "json"], { env });
-  assert.equal(r.status, 0, `aws ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim() ? JSON.parse(r.stdout) : {};
-}

@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { BuildMiddleware, MetadataBearer } from "@smithy/types";
 import { freePort, waitFor } from "./net.js";
 import { spawnPeer } from "../cluster/peers.js";
 
@@ -203,6 +204,16 @@ export async function motoState(url: string): Promise<MotoState> {
   const res = await fetch(`${url}/moto-api/data.json`, { signal: AbortSignal.timeout(10_000) });
   if (!res.ok) throw new Error(`moto state dump at ${url} answered HTTP ${res.status}`);
   return parseMotoState(await res.json());
+}
+
+/** An AWS SDK client whose every request acts in `account` of moto_server (its x-moto-account-id header). */
+export function inMotoAccount<C extends { middlewareStack: { add(m: BuildMiddleware<object, MetadataBearer>, o: object): void } }>(client: C, account: string): C {
+  const header: BuildMiddleware<object, MetadataBearer> = (next) => async (args) => {
+    (args.request as { headers: Record<string, string> }).headers["x-moto-account-id"] = account;
+    return next(args);
+  };
+  client.middlewareStack.add(header, { step: "build", name: "eksAccessMotoAccount" });
+  return client;
 }
 
 /**
