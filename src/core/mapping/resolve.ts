@@ -194,9 +194,12 @@ function buildBackend(
   const seen = new Map<string, MappingRow[]>();
   rows.forEach((input, order) => {
     const row: MappingRow = { ...input, order };
-    const key = `${row.kind}\u0000${keyOf(input)}`;
-    (row.kind === "mapRoles" ? roles : users).set(keyOf(input), row);
-    seen.set(key, [...(seen.get(key) ?? []), row]);
+    const k = keyOf(input);
+    (row.kind === "mapRoles" ? roles : users).set(k, row);
+    const key = `${row.kind}\u0000${k}`;
+    const same = seen.get(key);
+    if (same) same.push(row);
+    else seen.set(key, [row]);
     const s = ssoKeyOf(row.arn);
     if (s) sso.set(s, row);
   });
