@@ -27,6 +27,8 @@ export interface SnapshotDeps {
 export interface SnapshotInput {
   /** calls in flight at most (default 4) */
   concurrency?: number | undefined;
+  /** the cluster as the caller has just described it (else DescribeCluster is called) */
+  cluster?: ClusterAccess | undefined;
 }
 
 export interface AccessSnapshot extends Inventory {
@@ -41,7 +43,7 @@ const firstLine = (err: unknown): string => (EksAccessError.is(err) ? err.line :
 
 export async function readAccessSnapshot(deps: SnapshotDeps, input: SnapshotInput = {}): Promise<AccessSnapshot> {
   const limit = input.concurrency ?? 4;
-  const cluster = await deps.entries.cluster();
+  const cluster = input.cluster ?? (await deps.entries.cluster());
   const readAwsAuth = async (): Promise<Pick<AccessSnapshot, "awsAuth" | "awsAuthResourceVersion"> & { data: Record<string, string> }> => {
     try {
       const cm = await (await deps.awsAuth(cluster)).read();

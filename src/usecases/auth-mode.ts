@@ -97,7 +97,7 @@ export async function setAuthMode(deps: AuthModeDeps, input: AuthModeInput): Pro
     });
   }
   if (to === "API") {
-    const snapshot = await readAccessSnapshot(deps, { concurrency: input.concurrency });
+    const snapshot = await readAccessSnapshot(deps, { concurrency: input.concurrency, cluster });
     if (snapshot.awsAuth.state === "unreadable") {
       throw new EksAccessError("kubernetes", `refusing to switch cluster ${cluster.name} to API unseen: kube-system/aws-auth could not be read (${snapshot.awsAuth.error}); nothing was changed`, { hint: "pass --context for this cluster" });
     }

@@ -176,14 +176,16 @@ test("the snapshot reads every entry and each principal once, with at most `conc
   assert.deepEqual(s.reads, { accessEntries: 30, iamLookups: 34 });
 });
 
-test("auth-mode set reads the snapshot with the --concurrency it is given", async () => {
+test("auth-mode set reads the snapshot with the --concurrency it is given, and describes the cluster once", async () => {
   const w = world("API_AND_CONFIG_MAP");
   for (let i = 0; i < 30; i++) await w.aws.create({ principalArn: w.aws.addRole(`r${i}`).arn, kubernetesGroups: ["g"] });
   const deps = { ...w.deps, entries: w.aws, updates: w.aws, sleep: async () => undefined };
   for (const concurrency of [1, 3]) {
     w.aws.maxInFlight = 0;
+    w.aws.calls.length = 0;
     await setAuthMode(deps, { mode: "API", force: false, dryRun: true, concurrency });
     assert.equal(w.aws.maxInFlight, concurrency, `at most ${concurrency} at once, and they did overlap up to it`);
+    assert.equal(w.aws.calls.filter((c) => c.startsWith("DescribeCluster")).length, 1, "the cluster is described once (the snapshot takes it from auth-mode)");
   }
 });
 
