@@ -272,7 +272,7 @@ function grantCommands(y: Argv): Argv {
 }
 
 /** Options of the commands that read both identity systems (access list/check, migrate, auth-mode set). */
-function snapshotOptions(b: Argv, outputs: readonly string[]): Argv {
+function snapshotOptions(b: Argv, outputs: readonly string[] = ["text", "json", "yaml"]): Argv {
   return clusterTarget(b)
     .option("output", { alias: "o", choices: outputs, default: outputs[0], describe: `${outputs[0]} for people, json or yaml for scripts` })
     .option("lookup-role", { type: "string", describe: "Role assumed to read IAM of accounts other than yours, for principals there (default OrganizationAccountAccessRole)" })
@@ -307,7 +307,7 @@ function accessCommands(y: Argv): Argv {
         "check",
         "Every problem of aws-auth and the access entries, with its cause and the command that fixes it; exit 1 when any error or warning is found (for CI)",
         (b) =>
-          snapshotOptions(b, ["text", "json", "yaml"])
+          snapshotOptions(b)
             .example("$0 access check --cluster prod --region eu-west-1", "fails the CI job when something is wrong")
             .epilogue("Finds aws-auth's own problems (as eks-access aws-auth check does), access entries that match no one (principal deleted or re-created after the entry), aws-auth rows an access entry shadows with another identity, and rows naming principals IAM does not have. Notes (info) do not fail the check."),
         async (a) => report((await load()).runAccessCheck(a as never)),
@@ -340,7 +340,7 @@ function migrateCommand(y: Argv): Argv {
         "plan",
         "What each aws-auth row becomes as an access entry, what is done already, and what cannot be migrated and why; changes nothing",
         (b) =>
-          snapshotOptions(b, ["text", "json", "yaml"])
+          snapshotOptions(b)
             .example("$0 migrate plan --cluster prod --region eu-west-1", "review before apply")
             .epilogue(
               "system:masters becomes AmazonEKSClusterAdminPolicy (cluster-wide); node roles become EC2_LINUX / EC2_WINDOWS (eks:kube-proxy-windows) / FARGATE_LINUX (system:node-proxier) / HYBRID_LINUX entries; other groups stay Kubernetes groups bound by your RBAC. mapAccounts, other system: groups, group templates and usernames access entries can't hold are reported, not changed. The last aws-auth row for an ARN wins; role paths come from IAM.",
@@ -351,7 +351,7 @@ function migrateCommand(y: Argv): Argv {
         "apply",
         "Create the planned access entries (idempotent; after a failure, re-running continues); aws-auth is left as it is",
         (b) =>
-          snapshotOptions(b, ["text", "json", "yaml"])
+          snapshotOptions(b)
             .option("dry-run", { type: "boolean", default: false, describe: "Show the plan and the AWS CLI commands, change nothing" })
             .example("$0 migrate apply --cluster prod --region eu-west-1 --dry-run", "the AWS CLI commands it would run")
             .epilogue("Needs the cluster in API_AND_CONFIG_MAP mode (eks-access auth-mode set API_AND_CONFIG_MAP). Existing entries are never overwritten: one that differs from its aws-auth row is reported and kept."),
@@ -361,7 +361,7 @@ function migrateCommand(y: Argv): Argv {
         "verify",
         "Prove each migrated principal gets the same username and groups from its access entry as from aws-auth; exit 1 when not",
         (b) =>
-          snapshotOptions(b, ["text", "json", "yaml"])
+          snapshotOptions(b)
             .example("$0 migrate verify --cluster prod --region eu-west-1 && eks-access auth-mode set API --cluster prod --region eu-west-1", "switch only once proven")
             .epilogue("Resolves a session of each principal the way aws-iam-authenticator does, once from aws-auth alone and once from the live access entries alone (the cluster before and after the switch to API)."),
         async (a) => report((await load()).runMigrateVerify(a as never)),
@@ -377,7 +377,7 @@ function authModeCommand(y: Argv): Argv {
         "set <mode>",
         "Switch to API_AND_CONFIG_MAP or API after explaining the one-way rule; refuses API while aws-auth gives identities no access entry stands in for",
         (b) =>
-          snapshotOptions(b.positional("mode", { choices: ["API_AND_CONFIG_MAP", "API"] as const, describe: "API_AND_CONFIG_MAP (access entries, then aws-auth) or API (access entries only)" }), ["text", "json", "yaml"])
+          snapshotOptions(b.positional("mode", { choices: ["API_AND_CONFIG_MAP", "API"] as const, describe: "API_AND_CONFIG_MAP (access entries, then aws-auth) or API (access entries only)" }))
             .option("force", { type: "boolean", default: false, describe: "Switch to API even though aws-auth identities without an access entry lose access" })
             .option("dry-run", { type: "boolean", default: false, describe: "Explain and list what would be lost, change nothing" })
             .option("wait", { type: "boolean", default: true, describe: "Follow the update (DescribeUpdate) until it is done; --no-wait prints its id" })

@@ -7,6 +7,8 @@
 import { TOKEN_FLAGS } from "./token-flags.js";
 
 const ACCESS_FLAGS = ["cluster", "region", "profile", "endpoint-url", "kubeconfig", "context", "output", "o"];
+/** access list/check, migrate plan/apply/verify, auth-mode set: a read of the whole cluster's access */
+const SNAPSHOT_FLAGS = [...ACCESS_FLAGS, "lookup-role", "concurrency"];
 const PRINCIPAL_FLAGS = ["principal", "permission-set", "account", "instance-arn", "lookup-role", "backend", "group", "policy"];
 
 export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
@@ -24,10 +26,9 @@ export const VALUE_FLAGS: Readonly<Record<string, readonly string[]>> = {
   "aws-auth check": ["file", "cluster", "region", "output", "o"],
   "aws-auth restore": [...ACCESS_FLAGS, "backup"],
   "access reconcile": [...ACCESS_FLAGS, "lookup-role"],
-  // access list/check, migrate plan/apply/verify, auth-mode set
-  access: [...ACCESS_FLAGS, "lookup-role", "concurrency"],
-  migrate: [...ACCESS_FLAGS, "lookup-role", "concurrency"],
-  "auth-mode": [...ACCESS_FLAGS, "lookup-role", "concurrency"],
+  access: SNAPSHOT_FLAGS,
+  migrate: SNAPSHOT_FLAGS,
+  "auth-mode": SNAPSHOT_FLAGS,
   // on `sandbox` itself, so every subcommand takes it
   sandbox: ["dir"],
   "sandbox up": ["dir", "auth-mode", "authenticator"],
